@@ -1,0 +1,53 @@
+# Entry points for the local stack; README.md documents each target.
+# Every recipe sources scripts/env.sh, the one place where defaults are set.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+ENV := . scripts/env.sh &&
+
+.PHONY: help venv demo test lint format up down es-up es-down es-status airflow-init airflow-settings airflow-status constraints
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+venv:  ## create .venv and install the pinned dependencies (idempotent)
+	@scripts/bootstrap.sh
+
+demo: venv  ## set up and run the main job on demo data (see README)
+	@scripts/demo.sh
+
+test: venv  ## install, start the services the tests need, run every test, stop what it started
+	@scripts/run_tests.sh
+
+lint: venv  ## ruff lint + format check
+	@$(ENV) ruff check . && ruff format --check .
+
+format: venv  ## apply ruff's fixes and formatting
+	@$(ENV) ruff check --fix . && ruff format .
+
+up: venv es-up  ## Elasticsearch + Airflow standalone in the background; prints the UI URL and login
+	@scripts/airflow.sh start
+
+down:  ## stop Airflow standalone and Elasticsearch
+	@scripts/airflow.sh stop
+	@$(ENV) scripts/elasticsearch.sh stop
+
+es-up:  ## start (or reuse) the local Elasticsearch on $$ES_PORT (default 9200)
+	@$(ENV) scripts/elasticsearch.sh start
+
+es-down:  ## stop the local Elasticsearch
+	@$(ENV) scripts/elasticsearch.sh stop
+
+es-status:  ## cluster health of the local Elasticsearch
+	@$(ENV) scripts/elasticsearch.sh status
+
+airflow-init: venv  ## migrate the Airflow metadata DB and apply airflow_settings.yaml
+	@scripts/airflow.sh init
+
+airflow-settings: venv  ## re-apply airflow_settings.yaml (connections, pools, variables)
+	@$(ENV) python -m scripts.load_airflow_settings airflow_settings.yaml
+
+airflow-status:  ## is the local Airflow up, and where
+	@scripts/airflow.sh status
+
+constraints: venv  ## regenerate constraints.txt from the installed venv
+	@$(ENV) { head -n 2 constraints.txt; pip freeze --exclude-editable; } > constraints.txt.new && mv constraints.txt.new constraints.txt

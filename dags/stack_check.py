@@ -1,0 +1,43 @@
+"""
+### Stack check
+
+Confirms that this Airflow can reach the services the anomaly pipeline depends on: the
+Elasticsearch cluster behind the `elasticsearch_default` connection (cluster health) and the
+MLflow tracking store and model registry (`MLFLOW_TRACKING_URI`). Trigger it after changing a
+connection or moving the stack; each task's return value shows what it found.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import dag, task
+
+DEFAULT_ARGS = {"owner": "data-platform", "retries": 1, "retry_delay": timedelta(seconds=10)}
+
+
+@dag(
+    schedule=None,
+    catchup=False,
+    default_args=DEFAULT_ARGS,
+    tags=["platform", "health"],
+    doc_md=__doc__,
+)
+def stack_check() -> None:
+    @task
+    def elasticsearch() -> dict:
+        from include.stack.checks import check_elasticsearch
+
+        return check_elasticsearch()
+
+    @task
+    def mlflow() -> dict:
+        from include.stack.checks import check_mlflow
+
+        return check_mlflow()
+
+    elasticsearch()
+    mlflow()
+
+
+stack_check()

@@ -1,0 +1,30 @@
+"""Checks that the services a pipeline run depends on are reachable and usable.
+
+Used by the `stack_check` DAG: it answers "is this Airflow wired to its Elasticsearch and
+MLflow?" before any real pipeline run depends on it, with errors that say what to fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def check_elasticsearch(conn_id: str = "elasticsearch_default") -> dict[str, Any]:
+    """Cluster health through the Airflow connection; fails on red or unreachable clusters."""
+    from include.task_health.es_client import TaskHealthElasticsearchHook
+
+    health = TaskHealthElasticsearchHook(conn_id).client.cluster.health(timeout="5s")
+    if health["status"] == "red":
+        raise RuntimeError(f"Elasticsearch cluster {health['cluster_name']!r} is red")
+    return {"cluster_name": health["cluster_name"], "status": health["status"], "nodes": health["number_of_nodes"]}
+
+
+def check_mlflow() -> dict[str, Any]:
+    """The tracking store answers and the registry is readable."""
+    from mlflow import MlflowClient
+
+    from include.anomaly import mlflow_store
+
+    uri = mlflow_store.configure()
+    models = MlflowClient().search_registered_models(max_results=100)
+    return {"tracking_uri": uri, "registered_models": sorted(m.name for m in models)}

@@ -1,0 +1,37 @@
+# Sourced by the Makefile, .ci/run and the scripts: the one place where the local stack's
+# environment gets its defaults. Every variable can be overridden from the caller's
+# environment; README.md ("Configuration") documents them.
+# shellcheck shell=bash
+PROJECT_ROOT="${PROJECT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+export PROJECT_ROOT
+export STATE_DIR="${STATE_DIR:-$PROJECT_ROOT/.state}"
+export VENV_DIR="${VENV_DIR:-$PROJECT_ROOT/.venv}"
+export PATH="$VENV_DIR/bin:$PATH"
+# DAG files import `include.…`: the project root must be importable, as in the Astro image.
+export PYTHONPATH="$PROJECT_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+
+# Elasticsearch (scripts/elasticsearch.sh reads the rest of its settings itself)
+export ES_PORT="${ES_PORT:-9200}"
+
+# Airflow
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$STATE_DIR/airflow}"
+export AIRFLOW_PORT="${AIRFLOW_PORT:-8080}"
+export AIRFLOW__CORE__DAGS_FOLDER="$PROJECT_ROOT/dags"
+export AIRFLOW__CORE__PLUGINS_FOLDER="$PROJECT_ROOT/plugins"
+export AIRFLOW__CORE__LOAD_EXAMPLES="${AIRFLOW__CORE__LOAD_EXAMPLES:-False}"
+export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
+export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG="${AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG:-4}"
+export AIRFLOW__API__PORT="$AIRFLOW_PORT"
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://localhost:$AIRFLOW_PORT/execution/"
+# Pick up new DAG files within seconds instead of the default 5 minutes.
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
+
+# MLflow: tracking and registry on SQLite in the state directory.
+export MLFLOW_TRACKING_URI="${MLFLOW_TRACKING_URI:-sqlite:///$STATE_DIR/mlflow/mlflow.db}"
+
+# airflow_settings.yaml points elasticsearch_default at localhost:9200; follow ES_PORT when it
+# differs (an AIRFLOW_CONN_* variable takes precedence over the metadata database).
+if [ "$ES_PORT" != 9200 ] && [ -z "${AIRFLOW_CONN_ELASTICSEARCH_DEFAULT:-}" ]; then
+  export AIRFLOW_CONN_ELASTICSEARCH_DEFAULT="{\"conn_type\": \"elasticsearch\", \"host\": \"localhost\", \"port\": $ES_PORT, \"schema\": \"http\"}"
+fi

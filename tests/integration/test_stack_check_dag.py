@@ -1,0 +1,24 @@
+"""The stack_check DAG, run by Airflow (dag.test) against the real Elasticsearch and MLflow."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_stack_check_succeeds_against_real_services(loaded_settings, es_url) -> None:
+    """Inside a task, `elasticsearch_default` comes from the metadata DB the loader filled."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    dag = DagBag().get_dag("stack_check")
+    run = dag.test()
+    assert run.state == DagRunState.SUCCESS
+    results = {ti.task_id: ti for ti in run.get_task_instances()}
+    assert {tid: ti.state for tid, ti in results.items()} == {
+        "elasticsearch": TaskInstanceState.SUCCESS,
+        "mlflow": TaskInstanceState.SUCCESS,
+    }
+    es_result = results["elasticsearch"].xcom_pull(task_ids="elasticsearch")
+    assert es_result["status"] in {"green", "yellow"} and es_result["nodes"] == 1
