@@ -24,10 +24,15 @@ init() {
 }
 
 is_healthy() {
-  curl -fsS -m 5 "$HEALTH_URL" 2>/dev/null | python -c '
+  # Healthy means every component the health endpoint reports (metadatabase, scheduler,
+  # triggerer, dag processor) says so, not merely that the API server answers.
+  local body
+  body=$(curl -fsS -m 5 "$HEALTH_URL" 2>/dev/null) || return 1
+  python -c '
 import json, sys
-health = json.load(sys.stdin)
-sys.exit(0 if all(v.get("status") == "healthy" for v in health.values() if isinstance(v, dict)) else 1)'
+health = json.loads(sys.argv[1])
+parts = [v for v in health.values() if isinstance(v, dict)]
+sys.exit(0 if parts and all(v.get("status") == "healthy" for v in parts) else 1)' "$body"
 }
 
 running_pgid() {
