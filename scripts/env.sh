@@ -2,7 +2,8 @@
 # environment gets its defaults. Every variable can be overridden from the caller's
 # environment; README.md ("Configuration") documents them.
 # shellcheck shell=bash
-PROJECT_ROOT="${PROJECT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+# Always this checkout, even when another checkout's environment was inherited.
+PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PROJECT_ROOT
 export STATE_DIR="${STATE_DIR:-$PROJECT_ROOT/.state}"
 export VENV_DIR="${VENV_DIR:-$PROJECT_ROOT/.venv}"
