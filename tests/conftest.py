@@ -20,6 +20,13 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+if "airflow" in sys.modules:
+    raise RuntimeError(
+        "Airflow was imported before tests/conftest.py could isolate AIRFLOW_HOME; "
+        "its settings would point at a developer's database. Find the early import (plugins, "
+        "pyproject filterwarnings) and remove it."
+    )
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="airflow-anomaly-tests-"))
 
