@@ -8,6 +8,7 @@ store, set here before anything imports Airflow or MLflow, so tests never touch 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ if "airflow" in sys.modules:
     )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="airflow-anomaly-tests-"))
 
 os.environ.update(
@@ -36,6 +38,21 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # dag.test() only runs DAGs it finds in a configured bundle: the project's DAGs plus
+        # the test DAGs (which fail on purpose and so must never be in dags/).
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [
+                {
+                    "name": name,
+                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                    "kwargs": {"path": path},
+                }
+                for name, path in (
+                    ("dags-folder", str(PROJECT_ROOT / "dags")),
+                    ("test-dags", str(PROJECT_ROOT / "tests" / "test_dags")),
+                )
+            ]
+        ),
         "MLFLOW_TRACKING_URI": f"sqlite:///{SESSION_DIR / 'mlflow' / 'mlflow.db'}",
         "STATE_DIR": str(SESSION_DIR),
         # One key for this process and its subprocesses: whichever creates airflow.cfg first

@@ -1,0 +1,48 @@
+"""Task-health commands: `python -m include.task_health {install-templates|replay|status}`.
+
+- install-templates  put the project's index templates into the cluster (idempotent)
+- replay             re-send every spooled event (same ids: nothing is duplicated)
+- status             spooled / dead-lettered counts and where the files are
+The cluster is the Airflow connection in TASK_HEALTH_CONN_ID (default elasticsearch_default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+
+from include.task_health.emitter import current_shipper
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m include.task_health", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["install-templates", "replay", "status"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    shipper = current_shipper()
+    if args.command == "install-templates":
+        print(json.dumps({"written": shipper.install_templates()}))
+    elif args.command == "replay":
+        result = shipper.replay()
+        print(json.dumps(asdict(result) | {"still_spooled": shipper.spool.count()}))
+        return 0 if shipper.spool.count() == 0 else 1
+    else:
+        spool = shipper.spool
+        print(
+            json.dumps(
+                {
+                    "spool": str(spool.path),
+                    "spooled": spool.count(),
+                    "dead_letter": str(spool.deadletter_path),
+                    "dead_lettered": spool.count(spool.deadletter_path),
+                }
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

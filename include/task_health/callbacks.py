@@ -1,0 +1,195 @@
+"""Airflow callbacks that emit the unified task-health documents.
+
+Attach them all with one line (`with_task_health`), e.g.
+
+    @dag(schedule="@daily", tags=[...], **with_task_health({"owner": "data", "retries": 1}))
+
+Task callbacks run in the task's own process (the caller's under `dag.test()`):
+`on_execute_callback` starts a resource sampler and emits `started`; success / failure / retry /
+skipped stop it and emit `completed` / `failed` / `up_for_retry` / `skipped` with response
+time, CPU and memory. DAG-level callbacks (run by the dag processor) emit a `dag_run` summary
+with the run's duration, state and count of task states. Every callback is bounded by the
+shipper's time budget and never raises into Airflow.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from include.task_health.context import dag_run_ref, enum_value, error_fields, task_ref
+from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage
+from include.task_health.emitter import emit, never_raise
+from include.task_health.settings import TaskHealthSettings
+
+if TYPE_CHECKING:
+    from include.task_health.resources import ResourceSampler
+
+TASK_STATES_COUNTED = ("success", "failed", "upstream_failed", "skipped", "up_for_retry", "removed")
+
+
+@dataclass
+class _Running:
+    sampler: ResourceSampler
+    started: float
+
+
+_RUNNING: dict[tuple, _Running] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def _key(ref: AirflowRef) -> tuple:
+    return (ref.dag_id, ref.run_id, ref.task_id, ref.map_index, ref.try_number)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def on_task_execute(context: dict[str, Any]) -> None:
+    with never_raise("on_execute_callback"):
+        from include.task_health.resources import ResourceSampler, snapshot
+
+        settings = TaskHealthSettings.from_env()
+        ref = task_ref(context)
+        emit(HealthEvent("task_execution", "started", _now(), ref, settings.application_name, resources=snapshot()))
+        running = _Running(ResourceSampler(settings.sample_interval_s).start(), time.perf_counter())
+        with _RUNNING_LOCK:
+            _RUNNING[_key(ref)] = running
+
+
+def _task_finished(context: dict[str, Any], status: str) -> None:
+    settings = TaskHealthSettings.from_env()
+    ref = task_ref(context)
+    with _RUNNING_LOCK:
+        running = _RUNNING.pop(_key(ref), None)
+    if running is not None:
+        resources = running.sampler.stop()
+        response_time: float | None = time.perf_counter() - running.started
+    else:  # no `started` in this process (e.g. a retry callback run by the dag processor)
+        resources = ResourceUsage()
+        ti = context.get("ti") or context.get("task_instance")
+        start = getattr(ti, "start_date", None)
+        response_time = (_now() - start).total_seconds() if isinstance(start, datetime) else None
+    message, error_type = error_fields(context) if status in {"failed", "up_for_retry"} else (None, None)
+    emit(
+        HealthEvent(
+            "task_execution",
+            status,
+            _now(),
+            ref,
+            settings.application_name,
+            response_time=response_time,
+            resources=resources,
+            error_message=message,
+            error_type=error_type,
+        )
+    )
+
+
+def on_task_success(context: dict[str, Any]) -> None:
+    with never_raise("on_success_callback"):
+        _task_finished(context, "completed")
+
+
+def on_task_failure(context: dict[str, Any]) -> None:
+    with never_raise("on_failure_callback"):
+        _task_finished(context, "failed")
+
+
+def on_task_retry(context: dict[str, Any]) -> None:
+    with never_raise("on_retry_callback"):
+        _task_finished(context, "up_for_retry")
+
+
+def on_task_skipped(context: dict[str, Any]) -> None:
+    with never_raise("on_skipped_callback"):
+        _task_finished(context, "skipped")
+
+
+def count_task_states(states: dict[Any, Any]) -> dict[str, int]:
+    """{task: state} → counts per state, with anything unusual under `other`."""
+    counts = dict.fromkeys((*TASK_STATES_COUNTED, "other"), 0)
+    for state in states.values():
+        name = enum_value(state)
+        counts[name if name in TASK_STATES_COUNTED else "other"] += 1
+    return counts
+
+
+def _task_states(ref: AirflowRef) -> dict[str, int]:
+    """Task states of the run: through the Airflow API the dag processor's callback process is
+    connected to, or, where there is none (`dag.test()` runs DAG callbacks in the caller's
+    process), from the metadata database that process already uses."""
+    from airflow.sdk.execution_time import task_runner
+
+    if getattr(task_runner, "SUPERVISOR_COMMS", None) is not None:
+        states = task_runner.RuntimeTaskInstance.get_task_states(dag_id=ref.dag_id, run_ids=[ref.run_id])
+        return count_task_states(states.get(ref.run_id, {}))
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.state).filter(
+            TaskInstance.dag_id == ref.dag_id, TaskInstance.run_id == ref.run_id
+        )
+        return count_task_states({(task_id, map_index): state for task_id, map_index, state in rows})
+
+
+def _dag_run_finished(context: dict[str, Any], status: str) -> None:
+    settings = TaskHealthSettings.from_env()
+    ref = dag_run_ref(context)
+    dag_run = context.get("dag_run")
+    start, end = getattr(dag_run, "start_date", None), getattr(dag_run, "end_date", None) or _now()
+    task_states = None
+    with never_raise("task state lookup"):
+        task_states = _task_states(ref)
+    reason = context.get("reason")
+    emit(
+        HealthEvent(
+            "dag_run",
+            status,
+            _now(),
+            ref,
+            settings.application_name,
+            response_time=(end - start).total_seconds() if isinstance(start, datetime) else None,
+            error_message=str(reason) if status == "failed" and reason else None,
+            extra={
+                "dag_run": {
+                    "state": enum_value(getattr(dag_run, "state", None)),
+                    "reason": str(reason) if reason else None,
+                    "task_states": task_states,
+                }
+            },
+        )
+    )
+
+
+def on_dag_run_success(context: dict[str, Any]) -> None:
+    with never_raise("DAG on_success_callback"):
+        _dag_run_finished(context, "completed")
+
+
+def on_dag_run_failure(context: dict[str, Any]) -> None:
+    with never_raise("DAG on_failure_callback"):
+        _dag_run_finished(context, "failed")
+
+
+TASK_CALLBACKS = {
+    "on_execute_callback": on_task_execute,
+    "on_success_callback": on_task_success,
+    "on_failure_callback": on_task_failure,
+    "on_retry_callback": on_task_retry,
+    "on_skipped_callback": on_task_skipped,
+}
+
+
+def with_task_health(default_args: dict[str, Any]) -> dict[str, Any]:
+    """`@dag(...)` keyword arguments that instrument every task and the run itself."""
+    return {
+        "default_args": {**default_args, **TASK_CALLBACKS},
+        "on_success_callback": on_dag_run_success,
+        "on_failure_callback": on_dag_run_failure,
+    }

@@ -1,0 +1,75 @@
+"""Read an Airflow callback context into plain values (`AirflowRef`, error fields).
+
+Tolerant by design: callbacks run in task processes, the dag processor and `dag.test()`, where
+the context has different shapes (a manual run may have no logical date; a DAG callback has
+the last task instance); whatever is missing becomes None instead of an exception.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from include.task_health.document import AirflowRef
+
+
+def enum_value(obj: Any) -> str | None:
+    """Enum members (DagRunType.MANUAL) as their value ('manual'); strings as they are."""
+    if obj is None:
+        return None
+    return str(getattr(obj, "value", obj))
+
+
+def _date(obj: Any, name: str) -> datetime | None:
+    value = getattr(obj, name, None)
+    return value if isinstance(value, datetime) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def task_ref(context: dict[str, Any]) -> AirflowRef:
+    ti = context.get("ti") or context.get("task_instance")
+    dag_run = context.get("dag_run")
+    task = context.get("task")
+    return AirflowRef(
+        dag_id=getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "unknown"),
+        run_id=getattr(ti, "run_id", None) or getattr(dag_run, "run_id", "unknown"),
+        task_id=getattr(ti, "task_id", None),
+        run_type=enum_value(getattr(dag_run, "run_type", None)),
+        try_number=_int(getattr(ti, "try_number", None)),
+        max_tries=_int(getattr(ti, "max_tries", None)),
+        map_index=_int(getattr(ti, "map_index", None)),
+        logical_date=_date(dag_run, "logical_date"),
+        data_interval_start=_date(dag_run, "data_interval_start"),
+        data_interval_end=_date(dag_run, "data_interval_end"),
+        operator=None if task is None else getattr(task, "task_type", None) or type(task).__name__,
+        hostname=getattr(ti, "hostname", None),
+    )
+
+
+def dag_run_ref(context: dict[str, Any]) -> AirflowRef:
+    dag_run = context.get("dag_run")
+    dag = context.get("dag")
+    return AirflowRef(
+        dag_id=getattr(dag_run, "dag_id", None) or getattr(dag, "dag_id", "unknown"),
+        run_id=getattr(dag_run, "run_id", "unknown"),
+        run_type=enum_value(getattr(dag_run, "run_type", None)),
+        logical_date=_date(dag_run, "logical_date"),
+        data_interval_start=_date(dag_run, "data_interval_start"),
+        data_interval_end=_date(dag_run, "data_interval_end"),
+    )
+
+
+def error_fields(context: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(error_message, error_type) of the exception in the context, secrets redacted."""
+    from include.task_health.shipper import redact
+
+    error = context.get("exception")
+    if error is None:
+        return None, None
+    if isinstance(error, BaseException):
+        message = str(error) or type(error).__name__
+        return redact(message), type(error).__name__
+    return redact(str(error)), None

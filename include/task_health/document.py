@@ -1,0 +1,162 @@
+"""The unified task-health document (contract: shared DESIGN.md §3), built from plain values.
+
+Pure functions only: no Airflow, no I/O, so every field is unit-tested with fake values. The
+seed application's field names (`timestamp`, `event`, `status`, `response_time`, `cpu_usage`,
+`memory_usage`, `details.*`, `log_level`, `error_message`, `model_name`, `model_version`,
+`application_name`) are kept as they are: the dashboards depend on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+EVENTS = {"task_execution", "model_execution", "dag_run", "model_evaluation"}
+STATUSES = {"started", "completed", "failed", "up_for_retry", "skipped"}
+LOG_LEVELS = {"failed": "ERROR", "up_for_retry": "WARNING"}
+ERROR_MESSAGE_LIMIT = 8000
+
+
+@dataclass(frozen=True)
+class AirflowRef:
+    """Where an event came from. Task fields are None for DAG-run events."""
+
+    dag_id: str
+    run_id: str
+    task_id: str | None = None
+    run_type: str | None = None
+    try_number: int | None = None
+    max_tries: int | None = None
+    map_index: int | None = None
+    logical_date: datetime | None = None
+    data_interval_start: datetime | None = None
+    data_interval_end: datetime | None = None
+    operator: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceUsage:
+    """Resource figures over one execution; None where nothing could be measured."""
+
+    host_cpu_percent: float | None = None
+    host_memory_percent: float | None = None
+    process_cpu_percent: float | None = None
+    process_peak_rss_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    """One lifecycle event, before it becomes a document."""
+
+    event: str
+    status: str
+    at: datetime
+    where: AirflowRef
+    application_name: str
+    response_time: float | None = None
+    resources: ResourceUsage = field(default_factory=ResourceUsage)
+    error_message: str | None = None
+    error_type: str | None = None
+    model_name: str | None = None
+    model_version: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.event not in EVENTS:
+            raise ValueError(f"unknown event {self.event!r}; expected one of {sorted(EVENTS)}")
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}; expected one of {sorted(STATUSES)}")
+        if self.at.tzinfo is None:
+            raise ValueError("event time must be timezone-aware (UTC)")
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: Airflow dates are UTC-aware")
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def build_document(event: HealthEvent) -> dict[str, Any]:
+    """The JSON document for one event; every contract field is present (null when not known)."""
+    where, res = event.where, event.resources
+    at = _iso(event.at)
+    message = event.error_message
+    if message is not None and len(message) > ERROR_MESSAGE_LIMIT:
+        message = message[:ERROR_MESSAGE_LIMIT] + " …[truncated]"
+    return {
+        "@timestamp": at,
+        "timestamp": at,
+        "event": event.event,
+        "status": event.status,
+        "log_level": LOG_LEVELS.get(event.status, "INFO"),
+        "application_name": event.application_name,
+        "model_name": event.model_name,
+        "model_version": event.model_version,
+        "response_time": _round(event.response_time, 6),
+        "cpu_usage": _round(res.host_cpu_percent),
+        "memory_usage": _round(res.host_memory_percent),
+        "process": {
+            "cpu_percent": _round(res.process_cpu_percent),
+            "memory_rss_bytes": res.process_peak_rss_bytes,
+        },
+        "details": {
+            "anomalies_count": event.details.get("anomalies_count"),
+            "successful_predictions": event.details.get("successful_predictions"),
+            "failed_predictions": event.details.get("failed_predictions"),
+            **{k: v for k, v in event.details.items() if k not in _SEED_DETAILS},
+        },
+        "error_message": message,
+        "error_type": event.error_type,
+        "airflow": {
+            "dag_id": where.dag_id,
+            "task_id": where.task_id,
+            "run_id": where.run_id,
+            "run_type": where.run_type,
+            "try_number": where.try_number,
+            "max_tries": where.max_tries,
+            "map_index": where.map_index,
+            "logical_date": _iso(where.logical_date),
+            "data_interval_start": _iso(where.data_interval_start),
+            "data_interval_end": _iso(where.data_interval_end),
+            "operator": where.operator,
+            "hostname": where.hostname,
+        },
+        **event.extra,
+    }
+
+
+_SEED_DETAILS = ("anomalies_count", "successful_predictions", "failed_predictions")
+
+
+def document_id(doc: dict[str, Any]) -> str:
+    """Deterministic `_id`: the same event written twice (retry, replay) is the same document."""
+    a = doc["airflow"]
+    key = "\x1f".join(
+        str(part)
+        for part in (
+            a["dag_id"],
+            a["run_id"],
+            a["task_id"] or "",
+            a["map_index"] if a["map_index"] is not None else -1,
+            a["try_number"] if a["try_number"] is not None else 0,
+            doc["event"],
+            doc["status"],
+        )
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def index_name(doc: dict[str, Any], prefix: str) -> str:
+    """Monthly index from the event's own time, so a replayed event lands where it would have."""
+    at = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
+    return f"{prefix}-{at:%Y.%m}"

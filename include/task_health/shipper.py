@@ -1,0 +1,215 @@
+"""Ship task-health documents to Elasticsearch without losing or duplicating any.
+
+- One `_bulk` request per call, `create` operations with deterministic ids: a document that is
+  already there answers 409, which counts as delivered (a re-send is a no-op).
+- Bounded retries with exponential backoff (tenacity) on connection errors, timeouts, 429 and
+  5xx, within a time budget; only the items that still need it are re-sent.
+- After a failed delivery the shipper spools straight away for `cooldown_s` (a circuit
+  breaker), so an outage costs each process one time budget, not one per event.
+- Whatever is still undelivered goes to the durable spool; items Elasticsearch rejects with
+  another 4xx (e.g. a mapping conflict) go to the dead-letter file with the reason.
+- After a successful write the spool is replayed (up to a batch limit), and
+  `python -m include.task_health replay` replays all of it.
+- Nothing here raises: problems are logged as warnings (secrets redacted) and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
+
+from include.task_health.document import document_id, index_name
+from include.task_health.spool import Action, Spool
+from include.task_health.templates import ensure_templates
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+log = logging.getLogger("include.task_health")
+
+
+class _Retryable(Exception):
+    """Some items (or the whole request) may succeed if sent again."""
+
+
+@dataclass
+class ShipResult:
+    delivered: int = 0
+    spooled: int = 0
+    dead_lettered: int = 0
+    replayed: int = 0
+
+    def __iadd__(self, other: ShipResult) -> ShipResult:
+        self.delivered += other.delivered
+        self.spooled += other.spooled
+        self.dead_lettered += other.dead_lettered
+        self.replayed += other.replayed
+        return self
+
+
+def redact(text: str) -> str:
+    """Mask any secret Airflow knows of (connection passwords, sensitive extras) in a message."""
+    try:
+        from airflow.sdk._shared.secrets_masker import redact as airflow_redact
+
+        return str(airflow_redact(text))
+    except Exception:
+        return text
+
+
+def describe(err: BaseException) -> str:
+    return redact(f"{type(err).__name__}: {str(err)[:500]}")
+
+
+def to_action(doc: dict[str, Any], index_prefix: str) -> Action:
+    return {"_index": index_name(doc, index_prefix), "_id": document_id(doc), "_source": doc}
+
+
+class Shipper:
+    """Delivers actions through a lazily created client; one instance per process is enough."""
+
+    def __init__(
+        self,
+        client_factory: Callable[[], Elasticsearch],
+        spool: Spool,
+        index_prefix: str = "task-health",
+        budget_s: float = 6.0,
+        max_attempts: int = 3,
+        replay_batch_limit: int = 5000,
+        cooldown_s: float = 30.0,
+    ) -> None:
+        self._client_factory = client_factory
+        self._client: Elasticsearch | None = None
+        self._templates_ready = False
+        self.spool = spool
+        self.index_prefix = index_prefix
+        self.budget_s = budget_s
+        self.max_attempts = max_attempts
+        self.replay_batch_limit = replay_batch_limit
+        self.cooldown_s = cooldown_s
+        self._unavailable_until = 0.0
+
+    def ship_documents(self, docs: list[dict[str, Any]]) -> ShipResult:
+        return self.ship([to_action(doc, self.index_prefix) for doc in docs])
+
+    def ship(self, actions: list[Action], replay_after: bool = True) -> ShipResult:
+        """Deliver, spool or dead-letter every action; never raises."""
+        result = self._deliver(actions)
+        if result.spooled == 0 and replay_after and self.spool.pending_bytes():
+            result += self.replay(limit=self.replay_batch_limit)
+        return result
+
+    def replay(self, limit: int | None = None) -> ShipResult:
+        """Re-send spooled actions (same ids). Skips if another replay holds the spool."""
+        self._unavailable_until = 0.0  # an explicit replay always tries the cluster
+        total = ShipResult()
+        with self.spool.claim() as claimed:
+            if claimed is None:
+                return total
+            for path in claimed:
+                actions, broken = self.spool.read(path)
+                for line in broken:
+                    self.spool.dead_letter({"_raw": line}, None, "unparsable spool line")
+                total.dead_lettered += len(broken)
+                budget = len(actions) if limit is None else max(0, limit - total.replayed)
+                if budget < len(actions):
+                    self.spool.append(actions[budget:])
+                    actions = actions[:budget]
+                outcome = self._deliver(actions)
+                outcome.replayed, outcome.delivered = outcome.delivered, 0
+                total += outcome
+                self.spool.release(path)
+        if total.replayed or total.dead_lettered:
+            log.info("task-health spool replay: %s", total)
+        return total
+
+    def install_templates(self) -> list[str]:
+        """Install the index templates now (raises on failure: for commands, not callbacks)."""
+        if self._client is None:
+            self._client = self._client_factory()
+        written = ensure_templates(self._client, self.index_prefix)
+        self._templates_ready = True
+        return written
+
+    def _client_ready(self) -> Elasticsearch:
+        if self._client is None:
+            self._client = self._client_factory()
+        if not self._templates_ready:
+            ensure_templates(self._client, self.index_prefix)
+            self._templates_ready = True
+        return self._client
+
+    def _deliver(self, actions: list[Action]) -> ShipResult:
+        result = ShipResult()
+        pending = list(actions)
+        if not pending:
+            return result
+        started = time.monotonic()
+        if started < self._unavailable_until:
+            self.spool.append(pending)
+            result.spooled = len(pending)
+            return result
+        try:
+            for attempt in Retrying(
+                stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.budget_s),
+                wait=wait_exponential(multiplier=0.2, max=2.0),
+                retry=retry_if_exception_type(_Retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    pending, delivered, rejected = self._bulk_once(pending)
+                    result.delivered += delivered
+                    for action, status, reason in rejected:
+                        self.spool.dead_letter(action, status, reason)
+                        result.dead_lettered += 1
+                        log.warning("task-health document %s rejected (%s): %s", action["_id"], status, reason)
+                    if pending:
+                        raise _Retryable(f"{len(pending)} item(s) to retry")
+        except Exception as err:  # connection, timeout, auth, configuration: keep the events
+            self.spool.append(pending)
+            result.spooled = len(pending)
+            self._unavailable_until = time.monotonic() + self.cooldown_s
+            log.warning(
+                "task-health: Elasticsearch unavailable after %.1fs (%s); %d event(s) spooled to %s; "
+                "spooling directly for the next %.0fs",
+                time.monotonic() - started,
+                describe(err),
+                len(pending),
+                self.spool.path,
+                self.cooldown_s,
+            )
+        return result
+
+    def _bulk_once(self, pending: list[Action]) -> tuple[list[Action], int, list[tuple[Action, int, Any]]]:
+        """One `_bulk` round: (items to retry, delivered count, rejected items with reasons)."""
+        from elasticsearch import ApiError, ConnectionError, TransportError
+
+        try:
+            client = self._client_ready()
+            operations: list[dict[str, Any]] = []
+            for action in pending:
+                operations.append({"create": {"_index": action["_index"], "_id": action["_id"]}})
+                operations.append(action["_source"])
+            response = client.bulk(operations=operations)
+        except (ConnectionError, TransportError) as err:
+            raise _Retryable(describe(err)) from err
+        except ApiError as err:
+            if err.status_code == 429 or err.status_code >= 500:
+                raise _Retryable(describe(err)) from err
+            raise
+        retry, rejected, delivered = [], [], 0
+        for action, item in zip(pending, response["items"], strict=True):
+            outcome = item["create"]
+            status = outcome["status"]
+            if status < 300 or status == 409:
+                delivered += 1
+            elif status == 429 or status >= 500:
+                retry.append(action)
+            else:
+                rejected.append((action, status, outcome.get("error")))
+        return retry, delivered, rejected

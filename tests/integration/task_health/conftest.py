@@ -1,0 +1,54 @@
+"""Isolation for task-health tests: each test gets its own index prefix (and so its own index
+template and indices), its own spool directory and an `elasticsearch_default` connection."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ES_PORT
+
+
+@dataclass
+class TaskHealthTarget:
+    prefix: str
+    spool_dir: Path
+    es: Any
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Every document under this test's prefix, after a refresh, with `_id` added."""
+        if not self.es.indices.exists(index=f"{self.prefix}-*", allow_no_indices=False):
+            return []
+        self.es.indices.refresh(index=f"{self.prefix}-*")
+        hits = self.es.search(index=f"{self.prefix}-*", size=10_000, query={"match_all": {}})["hits"]["hits"]
+        return [{**h["_source"], "_id": h["_id"], "_index": h["_index"]} for h in hits]
+
+
+def connection_json(port: int, **fields: Any) -> str:
+    return json.dumps({"conn_type": "elasticsearch", "host": "localhost", "port": port, "schema": "http", **fields})
+
+
+@pytest.fixture(scope="module")
+def task_health(tmp_path_factory, es_url) -> Iterator[TaskHealthTarget]:
+    """Module-scoped, so one DAG run can serve several assertions."""
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(es_url, request_timeout=30)
+    prefix = f"th-test-{uuid.uuid4().hex[:10]}"
+    spool_dir = tmp_path_factory.mktemp("task-health") / "spool"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TASK_HEALTH_INDEX_PREFIX", prefix)
+        patch.setenv("TASK_HEALTH_SPOOL_DIR", str(spool_dir))
+        patch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(ES_PORT))
+        yield TaskHealthTarget(prefix, spool_dir, es)
+    names = list(es.indices.get(index=f"{prefix}-*", allow_no_indices=True))
+    if names:  # destructive actions need explicit names on this cluster
+        es.indices.delete(index=",".join(names))
+    es.indices.delete_index_template(name=prefix, ignore=[404])
+    es.close()

@@ -1,0 +1,76 @@
+"""DAGs used by the task-health tests (not in dags/: they fail on purpose).
+
+`tests/test_dags/` instantiates them for the `test-dags` bundle (tests/conftest.py), because
+`dag.test()` runs only DAGs that a configured bundle holds; tests load them with `load_dag`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, dag, task
+
+from include.task_health.callbacks import with_task_health
+from include.task_health.operator import ModelExecutionOperator, ModelRun
+
+TEST_DAGS = Path(__file__).resolve().parents[2] / "test_dags"
+DEFAULT_ARGS = {"owner": "tests", "retries": 0, "retry_delay": timedelta(0)}
+
+
+class ScoreOperator(ModelExecutionOperator):
+    """A model step with known figures, so the documents' details can be checked exactly."""
+
+    def __init__(self, *, shard: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shard = shard
+
+    def run_model(self, context: Any) -> ModelRun:
+        return ModelRun(model_version="7", anomalies_count=2, successful_predictions=10, failed_predictions=1)
+
+
+def lifecycle_dag(dag_id: str) -> DAG:
+    """One task succeeds, one fails, one fails once then succeeds on retry, one runs a model."""
+
+    @dag(dag_id=dag_id, schedule=None, tags=["test"], **with_task_health(DEFAULT_ARGS))
+    def lifecycle() -> None:
+        @task
+        def succeed() -> int:
+            return 1
+
+        @task
+        def fail() -> None:
+            raise ValueError("input partition is empty: landing/hourly/date=2026-01-01/a.csv")
+
+        @task(retries=1)
+        def flaky(**context: Any) -> str:
+            if context["ti"].try_number < 2:
+                raise RuntimeError("transient failure on the first try")
+            return "ok"
+
+        succeed()
+        fail()
+        flaky()
+        ScoreOperator(task_id="score")
+
+    return lifecycle()
+
+
+def many_events_dag(dag_id: str, shards: int) -> DAG:
+    """`shards` mapped model tasks: 4 task-health events each, plus the run summary."""
+
+    @dag(dag_id=dag_id, schedule=None, tags=["test"], **with_task_health(DEFAULT_ARGS))
+    def many_events() -> None:
+        ScoreOperator.partial(task_id="score").expand(shard=list(range(shards)))
+
+    return many_events()
+
+
+def load_dag(dag_id: str) -> DAG:
+    """The DAG as the `test-dags` bundle parses it (what dag.test() will find)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(TEST_DAGS))
+    assert not bag.import_errors, bag.import_errors
+    return bag.get_dag(dag_id)

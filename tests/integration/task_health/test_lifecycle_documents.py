@@ -1,0 +1,144 @@
+"""A real DAG run (dag.test) produces exactly the expected task-health documents in the real
+Elasticsearch, with every contract field and the mapping types of the contract."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.integration.task_health.dags import load_dag
+
+pytestmark = pytest.mark.integration
+
+CONTRACT_TYPES = {
+    "@timestamp": "date",
+    "timestamp": "date",
+    "event": "keyword",
+    "status": "keyword",
+    "log_level": "keyword",
+    "application_name": "keyword",
+    "model_name": "keyword",
+    "model_version": "keyword",
+    "response_time": "float",
+    "cpu_usage": "float",
+    "memory_usage": "float",
+    "process.cpu_percent": "float",
+    "process.memory_rss_bytes": "long",
+    "details.anomalies_count": "long",
+    "details.successful_predictions": "long",
+    "details.failed_predictions": "long",
+    "error_message": "text",
+    "error_type": "keyword",
+    "airflow.dag_id": "keyword",
+    "airflow.task_id": "keyword",
+    "airflow.run_id": "keyword",
+    "airflow.run_type": "keyword",
+    "airflow.try_number": "long",
+    "airflow.max_tries": "long",
+    "airflow.map_index": "long",
+    "airflow.logical_date": "date",
+    "airflow.data_interval_start": "date",
+    "airflow.data_interval_end": "date",
+    "airflow.operator": "keyword",
+    "airflow.hostname": "keyword",
+}
+EXPECTED = Counter(
+    {
+        ("task_execution", "started", "succeed", 1): 1,
+        ("task_execution", "completed", "succeed", 1): 1,
+        ("task_execution", "started", "fail", 1): 1,
+        ("task_execution", "failed", "fail", 1): 1,
+        ("task_execution", "started", "flaky", 1): 1,
+        ("task_execution", "up_for_retry", "flaky", 1): 1,
+        ("task_execution", "started", "flaky", 2): 1,
+        ("task_execution", "completed", "flaky", 2): 1,
+        ("task_execution", "started", "score", 1): 1,
+        ("task_execution", "completed", "score", 1): 1,
+        ("model_execution", "started", "score", 1): 1,
+        ("model_execution", "completed", "score", 1): 1,
+        ("dag_run", "failed", None, None): 1,
+    }
+)
+
+
+def flatten(mapping: dict, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for name, spec in mapping.items():
+        if "properties" in spec:
+            out.update(flatten(spec["properties"], f"{prefix}{name}."))
+        else:
+            out[f"{prefix}{name}"] = spec["type"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_documents(task_health, airflow_db):
+    dag_run = load_dag("th_lifecycle").test()
+    return dag_run, task_health.documents()
+
+
+def test_exactly_the_expected_documents(run_documents) -> None:
+    dag_run, docs = run_documents
+    assert str(getattr(dag_run.state, "value", dag_run.state)) == "failed"
+    got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
+    assert got == EXPECTED
+    assert {d["airflow"]["run_id"] for d in docs} == {dag_run.run_id}
+    assert len({d["_id"] for d in docs}) == len(docs)
+
+
+def test_every_document_carries_every_contract_field(run_documents) -> None:
+    _, docs = run_documents
+    for doc in docs:
+        flat = {**doc, **{f"{k}.{s}": v for k, sub in doc.items() if isinstance(sub, dict) for s, v in sub.items()}}
+        missing = [f for f in CONTRACT_TYPES if f not in flat]
+        assert not missing, f"{doc['event']}/{doc['status']}/{doc['airflow']['task_id']} lacks {missing}"
+        assert doc["application_name"] and doc["airflow"]["dag_id"] and doc["airflow"]["run_type"] == "manual"
+
+
+def test_failures_and_retries_carry_the_error(run_documents) -> None:
+    _, docs = run_documents
+    by_key = {(d["event"], d["status"], d["airflow"]["task_id"]): d for d in docs}
+    failed = by_key[("task_execution", "failed", "fail")]
+    assert failed["error_message"] == "input partition is empty: landing/hourly/date=2026-01-01/a.csv"
+    assert (failed["error_type"], failed["log_level"]) == ("ValueError", "ERROR")
+    retry = by_key[("task_execution", "up_for_retry", "flaky")]
+    assert retry["error_message"] == "transient failure on the first try"
+    assert (retry["error_type"], retry["log_level"], retry["airflow"]["max_tries"]) == ("RuntimeError", "WARNING", 1)
+    completed = [d for d in docs if d["status"] == "completed" and d["event"] == "task_execution"]
+    assert all(d["error_message"] is None for d in completed)
+
+
+def test_measurements_are_real_numbers(run_documents) -> None:
+    _, docs = run_documents
+    finished = [d for d in docs if d["event"] == "task_execution" and d["status"] != "started"]
+    for doc in finished:
+        assert doc["response_time"] > 0
+        assert 0 < doc["memory_usage"] < 100
+        assert doc["process"]["memory_rss_bytes"] > 10_000_000
+        assert doc["process"]["cpu_percent"] >= 0
+
+
+def test_model_execution_documents_carry_version_and_details(run_documents) -> None:
+    _, docs = run_documents
+    [completed] = [d for d in docs if d["event"] == "model_execution" and d["status"] == "completed"]
+    assert (completed["model_name"], completed["model_version"]) == ("IsolationForest", "7")
+    assert completed["details"] == {"anomalies_count": 2, "successful_predictions": 10, "failed_predictions": 1}
+    assert completed["airflow"]["operator"] == "ScoreOperator"
+
+
+def test_dag_run_summary_counts_task_states(run_documents) -> None:
+    _, docs = run_documents
+    [summary] = [d for d in docs if d["event"] == "dag_run"]
+    assert summary["dag_run"]["state"] == "failed"
+    assert summary["dag_run"]["task_states"]["success"] == 3
+    assert summary["dag_run"]["task_states"]["failed"] == 1
+    assert summary["response_time"] > 0
+
+
+def test_live_mapping_has_the_contract_types(run_documents, task_health) -> None:
+    mappings = task_health.es.indices.get_mapping(index=f"{task_health.prefix}-*")
+    for index, body in mappings.items():
+        live = flatten(body["mappings"]["properties"])
+        wrong = {f: (live.get(f), t) for f, t in CONTRACT_TYPES.items() if live.get(f) != t}
+        assert not wrong, f"{index}: (live, contract) types differ: {wrong}"

@@ -1,0 +1,133 @@
+"""Shipper and spool decisions (deliver / retry / spool / dead-letter / replay) with a scripted
+stand-in for the cluster; the real cluster is exercised in tests/integration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError, ConnectionError
+
+from include.task_health.shipper import Shipper
+from include.task_health.spool import Spool
+
+
+def action(i: int) -> dict:
+    return {"_index": "th-2026.01", "_id": f"id-{i}", "_source": {"n": i}}
+
+
+class ScriptedCluster:
+    """Answers each bulk call with the next scripted outcome: a list of item statuses or an error."""
+
+    def __init__(self, *outcomes) -> None:
+        self.outcomes = list(outcomes)
+        self.calls: list[list[str]] = []
+        self.indices = self
+
+    def get_index_template(self, name):
+        return {"index_templates": []}
+
+    def put_index_template(self, name, **body):
+        return {"acknowledged": True}
+
+    def bulk(self, operations):
+        ids = [op["create"]["_id"] for op in operations[::2]]
+        self.calls.append(ids)
+        outcome = self.outcomes.pop(0) if self.outcomes else 201
+        if isinstance(outcome, Exception):
+            raise outcome
+        statuses = outcome if isinstance(outcome, list) else [outcome] * len(ids)
+        items = [{"_id": i, "status": s, "error": {"type": f"e{s}"}} for i, s in zip(ids, statuses, strict=True)]
+        return {"items": [{"create": item} for item in items]}
+
+
+def shipper(cluster, tmp_path: Path, **kwargs) -> Shipper:
+    options = {"budget_s": 5, "max_attempts": 3, "cooldown_s": 60}
+    options.update(kwargs)
+    return Shipper(lambda: cluster, Spool(tmp_path), "th", **options)
+
+
+def api_error(status: int) -> ApiError:
+    meta = ApiResponseMeta(status, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "localhost", 9200))
+    return ApiError("boom", meta, {})
+
+
+def test_created_and_already_present_both_count_as_delivered(tmp_path) -> None:
+    result = shipper(ScriptedCluster([201, 409]), tmp_path).ship([action(1), action(2)])
+    assert (result.delivered, result.spooled, result.dead_lettered) == (2, 0, 0)
+
+
+def test_only_the_items_that_need_it_are_retried(tmp_path) -> None:
+    cluster = ScriptedCluster([201, 429, 503], 201)
+    result = shipper(cluster, tmp_path).ship([action(1), action(2), action(3)])
+    assert result.delivered == 3
+    assert cluster.calls == [["id-1", "id-2", "id-3"], ["id-2", "id-3"]]
+
+
+def test_rejected_items_go_to_the_dead_letter_file_with_the_reason(tmp_path) -> None:
+    result = shipper(ScriptedCluster([201, 400]), tmp_path).ship([action(1), action(2)])
+    assert (result.delivered, result.dead_lettered) == (1, 1)
+    [record] = [json.loads(line) for line in (tmp_path / "deadletter.jsonl").read_text().splitlines()]
+    assert record["_id"] == "id-2" and record["status"] == 400 and record["reason"] == {"type": "e400"}
+
+
+def test_unreachable_cluster_spools_and_opens_the_breaker(tmp_path) -> None:
+    cluster = ScriptedCluster(*[ConnectionError("refused")] * 3)
+    ship = shipper(cluster, tmp_path)
+    assert ship.ship([action(1)]).spooled == 1
+    assert len(cluster.calls) == 3, "bounded retries"
+    assert ship.ship([action(2)]).spooled == 1
+    assert len(cluster.calls) == 3, "while the breaker is open nothing is sent"
+    assert Spool(tmp_path).count() == 2
+
+
+@pytest.mark.parametrize("status", [401, 403, 400])
+def test_whole_request_errors_keep_the_events(tmp_path, status) -> None:
+    result = shipper(ScriptedCluster(api_error(status)), tmp_path).ship([action(1)])
+    assert result.spooled == 1 and Spool(tmp_path).count() == 1
+
+
+def test_whole_request_429_is_retried(tmp_path) -> None:
+    cluster = ScriptedCluster(api_error(429), 201)
+    assert shipper(cluster, tmp_path).ship([action(1)]).delivered == 1
+    assert len(cluster.calls) == 2
+
+
+def test_a_successful_write_replays_the_spool_with_the_same_ids(tmp_path) -> None:
+    Spool(tmp_path).append([action(1), action(2)])
+    cluster = ScriptedCluster()
+    result = shipper(cluster, tmp_path).ship([action(3)])
+    assert (result.delivered, result.replayed) == (1, 2)
+    assert cluster.calls == [["id-3"], ["id-1", "id-2"]]
+    assert Spool(tmp_path).pending_bytes() == 0
+
+
+def test_replay_respects_its_limit_and_keeps_the_rest(tmp_path) -> None:
+    Spool(tmp_path).append([action(i) for i in range(10)])
+    result = shipper(ScriptedCluster(), tmp_path).replay(limit=4)
+    assert result.replayed == 4
+    assert Spool(tmp_path).count() == 6
+
+
+def test_a_failed_replay_puts_everything_back(tmp_path) -> None:
+    Spool(tmp_path).append([action(i) for i in range(5)])
+    result = shipper(ScriptedCluster(*[ConnectionError("down")] * 3), tmp_path).replay()
+    assert result.replayed == 0 and result.spooled == 5
+    assert Spool(tmp_path).count() == 5
+    assert not list(tmp_path.glob("replay-*.jsonl"))
+
+
+def test_a_batch_left_by_a_crashed_replay_is_picked_up(tmp_path) -> None:
+    (tmp_path / "replay-999-1.jsonl").write_text(json.dumps(action(7)) + "\nnot json\n")
+    result = shipper(ScriptedCluster(), tmp_path).replay()
+    assert (result.replayed, result.dead_lettered) == (1, 1)
+    assert "unparsable spool line" in (tmp_path / "deadletter.jsonl").read_text()
+
+
+def test_a_second_replay_skips_while_one_runs(tmp_path) -> None:
+    spool = Spool(tmp_path)
+    spool.append([action(1)])
+    with spool.claim() as first, spool.claim() as second:
+        assert first and second is None
