@@ -74,3 +74,20 @@ def load_dag(dag_id: str) -> DAG:
     bag = DagBag(dag_folder=str(TEST_DAGS))
     assert not bag.import_errors, bag.import_errors
     return bag.get_dag(dag_id)
+
+
+def secret_dag(dag_id: str) -> DAG:
+    """A task whose error message quotes the connection's credentials (a realistic leak)."""
+
+    @dag(dag_id=dag_id, schedule=None, tags=["test"], **with_task_health(DEFAULT_ARGS))
+    def secret() -> None:
+        @task
+        def leak() -> None:
+            from airflow.sdk import BaseHook
+
+            conn = BaseHook.get_connection("elasticsearch_default")
+            raise PermissionError(f"cluster refused {conn.login}:{conn.password} at {conn.host}")
+
+        leak()
+
+    return secret()
