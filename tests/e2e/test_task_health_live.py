@@ -1,0 +1,63 @@
+"""Task health under a real scheduler: callbacks in real task processes, the DAG-level summary
+from the dag processor, and task log files that never show the connection password."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from tests.e2e.conftest import E2E_PASSWORD, E2E_PREFIX
+from tests.integration.task_health.test_lifecycle_documents import EXPECTED
+
+pytestmark = pytest.mark.e2e
+
+
+def documents_of_run(es, run_id: str, expected: int, timeout: float = 60) -> list[dict]:
+    """Wait for the run's documents (the DAG-level summary arrives after the run ends)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if es.indices.exists(index=f"{E2E_PREFIX}-*"):
+            es.indices.refresh(index=f"{E2E_PREFIX}-*")
+            hits = es.search(index=f"{E2E_PREFIX}-*", size=1000, query={"term": {"airflow.run_id": run_id}})
+            docs = [h["_source"] for h in hits["hits"]["hits"]]
+            if len(docs) >= expected or time.monotonic() > deadline:
+                return docs
+        elif time.monotonic() > deadline:
+            return []
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def live_runs(live_airflow):
+    runs = {dag_id: live_airflow.trigger(dag_id) for dag_id in ("th_lifecycle", "th_secret")}
+    states = {dag_id: live_airflow.wait_for_run(dag_id, run_id) for dag_id, run_id in runs.items()}
+    return runs, states
+
+
+def test_a_scheduled_run_writes_exactly_the_expected_documents(live_runs, es) -> None:
+    runs, states = live_runs
+    assert states["th_lifecycle"] == "failed"
+    docs = documents_of_run(es, runs["th_lifecycle"], expected=sum(EXPECTED.values()))
+    got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
+    assert got == EXPECTED
+    [summary] = [d for d in docs if d["event"] == "dag_run"]
+    assert summary["dag_run"]["task_states"]["success"] == 3
+    assert summary["dag_run"]["task_states"]["failed"] == 1
+    assert {d["airflow"]["run_type"] for d in docs} == {"manual"}
+    finished = [d for d in docs if d["event"] == "task_execution" and d["status"] != "started"]
+    assert all(d["response_time"] > 0 and d["process"]["memory_rss_bytes"] > 0 for d in finished)
+
+
+def test_task_log_files_never_show_the_password(live_runs, live_airflow, es) -> None:
+    runs, states = live_runs
+    assert states["th_secret"] == "failed"
+    logs = [p for p in (live_airflow.home / "logs").rglob("*") if p.is_file()]
+    leak_logs = [p for p in logs if "th_secret" in str(p) and "leak" in str(p)]
+    assert leak_logs, "the failing task must have written a log file"
+    text = "\n".join(p.read_text(errors="replace") for p in logs)
+    assert "cluster refused writer:***" in text
+    assert E2E_PASSWORD not in text
+    docs = documents_of_run(es, runs["th_secret"], expected=3)
+    assert docs and E2E_PASSWORD not in repr(docs)
