@@ -50,5 +50,5 @@ def task_health(tmp_path_factory, es_url) -> Iterator[TaskHealthTarget]:
     names = list(es.indices.get(index=f"{prefix}-*", allow_no_indices=True))
     if names:  # destructive actions need explicit names on this cluster
         es.indices.delete(index=",".join(names))
-    es.indices.delete_index_template(name=prefix, ignore=[404])
+    es.options(ignore_status=404).indices.delete_index_template(name=prefix)
     es.close()

@@ -1,0 +1,149 @@
+"""Wall time task health adds per task instance (callbacks + psutil sampling + shipping to the
+local Elasticsearch), against the same DAG without it, same process, same run.
+
+Two 40-task DAGs (benchmarks/dags/overhead_pair.py) run alternately through `dag.test()`
+after one warm-up each. Two figures:
+- `median_overhead_ms`: the wall time each task instance spends inside the task-health
+  callbacks (they run synchronously in the task's process, so this is the time they add),
+  summed per task instance, median over all instrumented task instances;
+- `ab_overhead_ms`: (instrumented - plain) / 40 per pair of runs, median over the pairs: the
+  end-to-end cross-check, much noisier (Airflow's own per-task cost is ~100 ms here).
+`dag.test()` runs every task in this one process, so the per-process costs a real worker pays
+once per task (imports, client, template check) are amortised here; they are measured
+separately in a fresh interpreter (`cold_*`).
+Prints one JSON object as its last line.
+
+Usage: . scripts/env.sh && python -m benchmarks.bench_overhead [--pairs 7] [--port 9200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+
+from benchmarks import airflow_sandbox
+
+TASKS = 40
+COLD_PROBE = """
+import time, json
+import airflow.sdk  # a task process has the SDK loaded before any callback runs
+t0 = time.perf_counter()
+from datetime import UTC, datetime
+from include.task_health.callbacks import on_task_execute  # what a DAG file imports
+import include.task_health.resources, include.task_health.shipper, elasticsearch  # what the first callback loads
+t1 = time.perf_counter()
+from include.task_health.document import AirflowRef, HealthEvent
+from include.task_health.emitter import emit
+ref = AirflowRef(dag_id="bench", run_id="cold", task_id="t", try_number=1, map_index=-1)
+result = emit(HealthEvent("task_execution", "started", datetime.now(UTC), ref, "bench"))
+t2 = time.perf_counter()
+assert result.delivered == 1, result
+print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_emit_ms": (t2 - t1) * 1000}))
+"""
+
+
+def cold_costs(repeats: int = 5) -> dict[str, float]:
+    samples = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", COLD_PROBE], capture_output=True, text=True, check=True)
+        samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+
+
+def time_the_callbacks() -> dict[tuple, float]:
+    """Wrap every task-health task callback with a timer; returns {task instance: seconds}."""
+    from include.task_health import callbacks
+
+    spent: dict[tuple, float] = defaultdict(float)
+
+    def timed(callback):
+        def wrapper(context):
+            start = time.perf_counter()
+            callback(context)
+            ti = context["ti"]
+            spent[(ti.run_id, ti.task_id, ti.map_index, ti.try_number)] += time.perf_counter() - start
+
+        return wrapper
+
+    for name, callback in list(callbacks.TASK_CALLBACKS.items()):
+        callbacks.TASK_CALLBACKS[name] = timed(callback)
+    return spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pairs", type=int, default=11)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ES_PORT", "9200")))
+    args = parser.parse_args()
+    prefix = f"bench-overhead-{uuid.uuid4().hex[:8]}"
+    os.environ.update(
+        {
+            "TASK_HEALTH_INDEX_PREFIX": prefix,
+            "TASK_HEALTH_SPOOL_DIR": tempfile.mkdtemp(prefix="bench-spool-"),
+            "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(
+                {"conn_type": "elasticsearch", "host": "localhost", "port": args.port, "schema": "http"}
+            ),
+        }
+    )
+    airflow_sandbox.prepare()
+    spent = time_the_callbacks()
+    dags = {name: airflow_sandbox.load_dag(f"overhead_{name}") for name in ("plain", "instrumented")}
+    walls: dict[str, list[float]] = {"plain": [], "instrumented": []}
+    for round_ in range(args.pairs + 1):
+        for name, dag in dags.items():
+            start = time.perf_counter()
+            run = dag.test()
+            elapsed = time.perf_counter() - start
+            if str(getattr(run.state, "value", run.state)) != "success":
+                raise SystemExit(f"{name} run failed")
+            if round_:  # round 0 warms up both
+                walls[name].append(elapsed)
+    callback_ms = [seconds * 1000 for seconds in spent.values()]
+    per_pair_ms = [(i - p) / TASKS * 1000 for i, p in zip(walls["instrumented"], walls["plain"], strict=True)]
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(f"http://127.0.0.1:{args.port}", request_timeout=30)
+    es.indices.refresh(index=f"{prefix}-*")
+    written = es.count(index=f"{prefix}-*")["count"]
+    expected = (args.pairs + 1) * (TASKS * 2 + 1)
+    cold = cold_costs()
+    for name, values in walls.items():
+        print(f"{name:>13}: {statistics.median(values) / TASKS * 1000:7.1f} ms per task instance (median of runs)")
+    print(f"    callbacks: {statistics.median(callback_ms):7.1f} ms per task instance (median of {len(callback_ms)})")
+    pairs = [round(x, 1) for x in per_pair_ms]
+    print(f"          A/B: {statistics.median(per_pair_ms):7.1f} ms per task instance (pairs: {pairs})")
+    print(f"   documents: {written} written, {expected} expected")
+    print(f"  cold costs: {cold}")
+    for index in es.indices.get(index=f"{prefix}-*"):
+        es.indices.delete(index=index)
+    es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+    print(
+        json.dumps(
+            {
+                "benchmark": "bench_overhead",
+                "task_instances_per_run": TASKS,
+                "pairs": args.pairs,
+                "plain_ms_per_ti": round(statistics.median(walls["plain"]) / TASKS * 1000, 2),
+                "instrumented_ms_per_ti": round(statistics.median(walls["instrumented"]) / TASKS * 1000, 2),
+                "median_overhead_ms": round(statistics.median(callback_ms), 2),
+                "p90_overhead_ms": round(statistics.quantiles(callback_ms, n=10)[-1], 2),
+                "ab_overhead_ms": round(statistics.median(per_pair_ms), 2),
+                "documents_written": written,
+                "documents_expected": expected,
+                "cold_import_ms": round(cold["import_ms"], 1),
+                "cold_first_emit_ms": round(cold["first_emit_ms"], 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
