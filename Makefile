@@ -4,7 +4,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 ENV := . scripts/env.sh &&
 
-.PHONY: help venv demo test lint format up down es-up es-down es-status airflow-init airflow-settings airflow-status constraints
+.PHONY: help venv demo test lint format bench up down es-up es-down es-status airflow-init airflow-settings airflow-status \
+	task-health-templates task-health-replay task-health-status constraints
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -23,6 +24,9 @@ lint: venv  ## ruff lint + format check
 
 format: venv  ## apply ruff's fixes and formatting
 	@$(ENV) ruff check --fix . && ruff format .
+
+bench: venv es-up  ## run the benchmarks against the local Elasticsearch (see benchmarks/README.md)
+	@$(ENV) python -m benchmarks.bench_shipping && python -m benchmarks.bench_overhead
 
 up: venv es-up  ## Elasticsearch + Airflow standalone in the background; prints the UI URL and login
 	@scripts/airflow.sh start
@@ -48,6 +52,15 @@ airflow-settings: venv  ## re-apply airflow_settings.yaml (connections, pools, v
 
 airflow-status:  ## is the local Airflow up, and where
 	@scripts/airflow.sh status
+
+task-health-templates: venv  ## install the task-health index template into elasticsearch_default
+	@$(ENV) python -m include.task_health install-templates
+
+task-health-replay: venv  ## re-send every spooled task-health event (same ids: no duplicates)
+	@$(ENV) python -m include.task_health replay
+
+task-health-status: venv  ## how many events are spooled / dead-lettered, and where
+	@$(ENV) python -m include.task_health status
 
 constraints: venv  ## regenerate constraints.txt from the installed venv
 	@$(ENV) { head -n 2 constraints.txt; pip freeze --exclude-editable; } > constraints.txt.new && mv constraints.txt.new constraints.txt

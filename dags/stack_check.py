@@ -4,7 +4,8 @@
 Confirms that this Airflow can reach the services the anomaly pipeline depends on: the
 Elasticsearch cluster behind the `elasticsearch_default` connection (cluster health) and the
 MLflow tracking store and model registry (`MLFLOW_TRACKING_URI`). Trigger it after changing a
-connection or moving the stack; each task's return value shows what it found.
+connection or moving the stack; each task's return value shows what it found, and every task
+emits task-health documents (index `task-health-*`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
+from include.task_health.callbacks import with_task_health
+
 DEFAULT_ARGS = {"owner": "data-platform", "retries": 1, "retry_delay": timedelta(seconds=10)}
 
 
 @dag(
     schedule=None,
     catchup=False,
-    default_args=DEFAULT_ARGS,
     tags=["platform", "health"],
     doc_md=__doc__,
+    **with_task_health(DEFAULT_ARGS),
 )
 def stack_check() -> None:
     @task

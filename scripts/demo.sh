@@ -13,7 +13,10 @@ scripts/airflow.sh init
 echo "[demo] running the stack_check DAG (airflow dags test)" >&2
 airflow dags test stack_check >"$STATE_DIR/logs-stack-check.log" 2>&1 \
   || { tail -n 40 "$STATE_DIR/logs-stack-check.log" >&2; echo "[demo] stack_check failed" >&2; exit 1; }
-grep -E "Marking run .* successful|state=success|DagRun Finished" "$STATE_DIR/logs-stack-check.log" | tail -n 1 || true
+run_id=$(grep -oE "run_id=[^,]+" "$STATE_DIR/logs-stack-check.log" | tail -n 1 | cut -d= -f2)
+sleep 1  # the index refreshes every second
+health_docs=$(curl -fsS "http://127.0.0.1:$ES_PORT/task-health-*/_count" -H 'Content-Type: application/json' \
+  -d "{\"query\": {\"term\": {\"airflow.run_id\": \"$run_id\"}}}" | python -c 'import json,sys; print(json.load(sys.stdin)["count"])')
 
 cat <<TXT
 
@@ -23,8 +26,11 @@ Local stack is ready:
   MLflow store    $MLFLOW_TRACKING_URI
                   UI: . scripts/env.sh && mlflow ui --backend-store-uri "\$MLFLOW_TRACKING_URI"
   stack_check     passed: Airflow reached Elasticsearch and the MLflow registry
+  task health     $health_docs documents for run $run_id in task-health-* (started/completed per task + run summary)
+                  spool: python -m include.task_health status
 
-Not there yet: the hourly_anomaly_detection pipeline (issue 4) and task-health logging
-(issue 3). Until they land, this demo only proves the stack is wired; it runs no pipeline.
+Not there yet: the hourly_anomaly_detection pipeline (issue 4) and the Kibana dashboards
+(issue 5). Until they land, this demo proves the stack and task-health logging work; it runs
+no anomaly detection.
 Stop Elasticsearch with: make es-down
 TXT

@@ -31,6 +31,7 @@ if "airflow" in sys.modules:
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="airflow-anomaly-tests-"))
+SESSION_INDEX_PREFIX = f"th-session-{uuid.uuid4().hex[:10]}"
 
 os.environ.update(
     {
@@ -55,6 +56,8 @@ os.environ.update(
         ),
         "MLFLOW_TRACKING_URI": f"sqlite:///{SESSION_DIR / 'mlflow' / 'mlflow.db'}",
         "STATE_DIR": str(SESSION_DIR),
+        # Task-health documents of this session never mix with a developer's task-health-*.
+        "TASK_HEALTH_INDEX_PREFIX": SESSION_INDEX_PREFIX,
         # One key for this process and its subprocesses: whichever creates airflow.cfg first
         # must not leave the others unable to decrypt connection extras.
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
@@ -68,6 +71,16 @@ ES_URL = f"http://127.0.0.1:{ES_PORT}"
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
+    try:
+        from elasticsearch import Elasticsearch
+
+        with Elasticsearch(ES_URL, request_timeout=10) as es:
+            names = list(es.indices.get(index=f"{SESSION_INDEX_PREFIX}-*", allow_no_indices=True))
+            if names:
+                es.indices.delete(index=",".join(names))
+            es.options(ignore_status=404).indices.delete_index_template(name=SESSION_INDEX_PREFIX)
+    except Exception as err:  # cleanup must not hide the test outcome
+        print(f"could not remove this session's task-health indices: {err}")
 
 
 @pytest.fixture(scope="session")

@@ -11,20 +11,32 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 
 from include.task_health.emitter import current_shipper
+from include.task_health.settings import TaskHealthSettings
+from include.task_health.shipper import describe
 
 
 def main(argv: list[str]) -> int:
+    # An operator's command on a machine with the metadata DB, like the scheduler: let the SDK
+    # read connections from the DB too (outside a task it reads only env variables otherwise).
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     parser = argparse.ArgumentParser(prog="python -m include.task_health", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["install-templates", "replay", "status"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     shipper = current_shipper()
     if args.command == "install-templates":
-        print(json.dumps({"written": shipper.install_templates()}))
+        try:
+            written = shipper.install_templates()
+        except Exception as err:
+            conn_id = TaskHealthSettings.from_env().conn_id
+            print(f"cannot install the index template through connection {conn_id!r}: {describe(err)}", file=sys.stderr)
+            return 1
+        print(json.dumps({"written": written}))
     elif args.command == "replay":
         result = shipper.replay()
         print(json.dumps(asdict(result) | {"still_spooled": shipper.spool.count()}))
