@@ -27,7 +27,7 @@ Local stack is ready:
                   UI: . scripts/env.sh && mlflow ui --backend-store-uri "\$MLFLOW_TRACKING_URI"
   stack_check     passed: Airflow reached Elasticsearch and the MLflow registry
   task health     $health_docs documents for run $run_id in task-health-* (started/completed per task + run summary)
-                  spool: python -m include.task_health status
+                  spool and dead letters: make task-health-status
 
 Not there yet: the hourly_anomaly_detection pipeline (issue 4) and the Kibana dashboards
 (issue 5). Until they land, this demo proves the stack and task-health logging work; it runs
