@@ -69,8 +69,13 @@ ES_PORT = int(os.environ.get("ES_PORT", "9200"))
 ES_URL = f"http://127.0.0.1:{ES_PORT}"
 
 
+_USED_ELASTICSEARCH = False
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
+    if not _USED_ELASTICSEARCH:
+        return
     try:
         from elasticsearch import Elasticsearch
 
@@ -78,7 +83,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             names = list(es.indices.get(index=f"{SESSION_INDEX_PREFIX}-*", allow_no_indices=True))
             if names:
                 es.indices.delete(index=",".join(names))
-            es.options(ignore_status=404).indices.delete_index_template(name=SESSION_INDEX_PREFIX)
+            es.options(ignore_status=404).indices.delete_index_template(name=f"{SESSION_INDEX_PREFIX}*")
     except Exception as err:  # cleanup must not hide the test outcome
         print(f"could not remove this session's task-health indices: {err}")
 
@@ -118,6 +123,8 @@ def es_url() -> str:
     """The local Elasticsearch node; a clear failure when it is not running."""
     import urllib.request
 
+    global _USED_ELASTICSEARCH
+    _USED_ELASTICSEARCH = True
     try:
         with urllib.request.urlopen(f"{ES_URL}/_cluster/health?wait_for_status=yellow&timeout=10s", timeout=15):
             pass

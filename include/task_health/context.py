@@ -50,11 +50,14 @@ def task_ref(context: dict[str, Any]) -> AirflowRef:
 
 
 def dag_run_ref(context: dict[str, Any]) -> AirflowRef:
+    """The run itself; its `try_number` is 1 + the times the run was cleared, so the summary of
+    a cleared and re-run DAG run is a new document, not a duplicate of the first."""
     dag_run = context.get("dag_run")
     dag = context.get("dag")
     return AirflowRef(
         dag_id=getattr(dag_run, "dag_id", None) or getattr(dag, "dag_id", "unknown"),
         run_id=getattr(dag_run, "run_id", "unknown"),
+        try_number=(_int(getattr(dag_run, "clear_number", None)) or 0) + 1,
         run_type=enum_value(getattr(dag_run, "run_type", None)),
         logical_date=_date(dag_run, "logical_date"),
         data_interval_start=_date(dag_run, "data_interval_start"),
@@ -63,13 +66,10 @@ def dag_run_ref(context: dict[str, Any]) -> AirflowRef:
 
 
 def error_fields(context: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(error_message, error_type) of the exception in the context, secrets redacted."""
-    from include.task_health.shipper import redact
-
+    """(error_message, error_type) of the exception in the context (the emitter redacts)."""
     error = context.get("exception")
     if error is None:
         return None, None
     if isinstance(error, BaseException):
-        message = str(error) or type(error).__name__
-        return redact(message), type(error).__name__
-    return redact(str(error)), None
+        return str(error) or type(error).__name__, type(error).__name__
+    return str(error), None

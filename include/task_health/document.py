@@ -17,6 +17,10 @@ EVENTS = {"task_execution", "model_execution", "dag_run", "model_evaluation"}
 STATUSES = {"started", "completed", "failed", "up_for_retry", "skipped"}
 LOG_LEVELS = {"failed": "ERROR", "up_for_retry": "WARNING"}
 ERROR_MESSAGE_LIMIT = 8000
+RESERVED_FIELDS = {
+    "@timestamp", "timestamp", "event", "status", "log_level", "application_name", "model_name", "model_version",
+    "response_time", "cpu_usage", "memory_usage", "process", "details", "error_message", "error_type", "airflow",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class HealthEvent:
             raise ValueError(f"unknown status {self.status!r}; expected one of {sorted(STATUSES)}")
         if self.at.tzinfo is None:
             raise ValueError("event time must be timezone-aware (UTC)")
+        clash = RESERVED_FIELDS & self.extra.keys()
+        if clash:
+            raise ValueError(f"extra fields may not replace contract fields: {sorted(clash)}")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -35,6 +35,7 @@ def shipper_for(settings: TaskHealthSettings) -> Shipper:
         budget_s=settings.ship_budget_s,
         replay_batch_limit=settings.replay_batch_limit,
         cooldown_s=settings.cooldown_s,
+        request_timeout_s=settings.request_timeout_s,
     )
 
 

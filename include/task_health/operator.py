@@ -11,14 +11,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from include.task_health.context import task_ref
-from include.task_health.document import HealthEvent
-from include.task_health.emitter import emit
+from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage
+from include.task_health.emitter import emit, never_raise
 from include.task_health.settings import TaskHealthSettings
+
+if TYPE_CHECKING:
+    pass
 
 
 @dataclass(frozen=True)
@@ -42,52 +45,44 @@ class ModelExecutionOperator(BaseOperator):
         raise NotImplementedError(f"{type(self).__name__} must implement run_model(context)")
 
     def execute(self, context: Any) -> Any:
-        from include.task_health.resources import ResourceSampler, snapshot
+        settings, ref, sampler = None, None, None
+        with never_raise("model_execution start"):
+            from include.task_health.resources import ResourceSampler, snapshot
 
-        settings = TaskHealthSettings.from_env()
-        ref = task_ref(context)
-
-        def event(status: str, **fields: Any) -> HealthEvent:
-            return HealthEvent(
-                "model_execution",
-                status,
-                datetime.now(UTC),
-                ref,
-                settings.application_name,
-                model_name=self.model_name,
-                **fields,
-            )
-
-        emit(event("started", resources=snapshot()))
-        sampler = ResourceSampler(settings.sample_interval_s).start()
+            settings = TaskHealthSettings.from_env()
+            ref = task_ref(context)
+            self._emit(settings, ref, "started", resources=snapshot())
+            sampler = ResourceSampler(settings.sample_interval_s).start()
         started = time.perf_counter()
         try:
             run = self.run_model(context)
-        except Exception as err:
-            from include.task_health.shipper import redact
-
-            emit(
-                event(
-                    "failed",
-                    response_time=time.perf_counter() - started,
-                    resources=sampler.stop(),
-                    error_message=redact(str(err) or type(err).__name__),
-                    error_type=type(err).__name__,
-                )
-            )
+        except BaseException as err:  # timeouts and termination are BaseExceptions in the SDK
+            kind = type(err).__name__
+            self._finish(settings, ref, sampler, started, "failed", error_message=str(err) or kind, error_type=kind)
             raise
+        details = {
+            "anomalies_count": run.anomalies_count,
+            "successful_predictions": run.successful_predictions,
+            "failed_predictions": run.failed_predictions,
+            **run.details,
+        }
+        self._finish(settings, ref, sampler, started, "completed", model_version=run.model_version, details=details)
+        return run.output
+
+    def _finish(self, settings, ref, sampler, started: float, status: str, **fields: Any) -> None:
+        """Emit the closing event; task health never turns a model's outcome into another one."""
+        with never_raise(f"model_execution {status}"):
+            if settings is None or ref is None:
+                return
+            resources = sampler.stop() if sampler is not None else ResourceUsage()
+            self._emit(
+                settings, ref, status, response_time=time.perf_counter() - started, resources=resources, **fields
+            )
+
+    def _emit(self, settings: TaskHealthSettings, ref: AirflowRef, status: str, **fields: Any) -> None:
+        now = datetime.now(UTC)
         emit(
-            event(
-                "completed",
-                response_time=time.perf_counter() - started,
-                resources=sampler.stop(),
-                model_version=run.model_version,
-                details={
-                    "anomalies_count": run.anomalies_count,
-                    "successful_predictions": run.successful_predictions,
-                    "failed_predictions": run.failed_predictions,
-                    **run.details,
-                },
+            HealthEvent(
+                "model_execution", status, now, ref, settings.application_name, model_name=self.model_name, **fields
             )
         )
-        return run.output

@@ -10,7 +10,8 @@
   another 4xx (e.g. a mapping conflict) go to the dead-letter file with the reason.
 - After a successful write the spool is replayed (up to a batch limit), and
   `python -m include.task_health replay` replays all of it.
-- Nothing here raises: problems are logged as warnings (secrets redacted) and counted.
+- Documents, reasons and warnings pass Airflow's secrets masker on the way out.
+- Nothing here raises: problems are logged as warnings and counted.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 log = logging.getLogger("include.task_health")
+REPLAY_CHUNK = 500
 
 
 class _Retryable(Exception):
@@ -52,18 +54,16 @@ class ShipResult:
         return self
 
 
-def redact(text: str) -> str:
-    """Mask any secret Airflow knows of (connection passwords, sensitive extras) in a message."""
-    try:
-        from airflow.sdk._shared.secrets_masker import redact as airflow_redact
+def redact(value: Any) -> Any:
+    """Mask every secret Airflow knows of (connection passwords, sensitive extras, values of
+    keys named like `password`) in a string or a nested structure."""
+    from airflow.sdk._shared.secrets_masker import redact as airflow_redact
 
-        return str(airflow_redact(text))
-    except Exception:
-        return text
+    return airflow_redact(value)
 
 
 def describe(err: BaseException) -> str:
-    return redact(f"{type(err).__name__}: {str(err)[:500]}")
+    return str(redact(f"{type(err).__name__}: {str(err)[:500]}"))
 
 
 def to_action(doc: dict[str, Any], index_prefix: str) -> Action:
@@ -82,6 +82,7 @@ class Shipper:
         max_attempts: int = 3,
         replay_batch_limit: int = 5000,
         cooldown_s: float = 30.0,
+        request_timeout_s: float = 2.0,
     ) -> None:
         self._client_factory = client_factory
         self._client: Elasticsearch | None = None
@@ -92,41 +93,66 @@ class Shipper:
         self.max_attempts = max_attempts
         self.replay_batch_limit = replay_batch_limit
         self.cooldown_s = cooldown_s
+        self.request_timeout_s = request_timeout_s
         self._unavailable_until = 0.0
 
     def ship_documents(self, docs: list[dict[str, Any]]) -> ShipResult:
         return self.ship([to_action(doc, self.index_prefix) for doc in docs])
 
     def ship(self, actions: list[Action], replay_after: bool = True) -> ShipResult:
-        """Deliver, spool or dead-letter every action; never raises."""
-        result = self._deliver(actions)
+        """Deliver, spool or dead-letter every action.
+
+        This is where documents leave the process, so this is where they are redacted: no
+        secret Airflow knows of (a connection password quoted in an error, a value under a
+        key named like `password`) reaches Elasticsearch, the spool or the dead letters.
+        """
+        result = self._deliver([redact(action) for action in actions])
         if result.spooled == 0 and replay_after and self.spool.pending_bytes():
             result += self.replay(limit=self.replay_batch_limit)
         return result
 
     def replay(self, limit: int | None = None) -> ShipResult:
-        """Re-send spooled actions (same ids). Skips if another replay holds the spool."""
-        self._unavailable_until = 0.0  # an explicit replay always tries the cluster
+        """Re-send spooled actions (same ids), in chunks, up to `limit` of them (None: all).
+
+        Skips when another replay holds the spool. Stops at the first chunk that cannot be
+        delivered (its actions go back to the spool); whatever it did not get to stays in the
+        claimed batch file for the next replay.
+        """
+        self._unavailable_until = 0.0  # a replay always tries the cluster
         total = ShipResult()
         with self.spool.claim() as claimed:
             if claimed is None:
                 return total
             for path in claimed:
-                actions, broken = self.spool.read(path)
-                for line in broken:
-                    self.spool.dead_letter({"_raw": line}, None, "unparsable spool line")
-                total.dead_lettered += len(broken)
-                budget = len(actions) if limit is None else max(0, limit - total.replayed)
-                if budget < len(actions):
-                    self.spool.append(actions[budget:])
-                    actions = actions[:budget]
-                outcome = self._deliver(actions)
-                outcome.replayed, outcome.delivered = outcome.delivered, 0
-                total += outcome
-                self.spool.release(path)
-        if total.replayed or total.dead_lettered:
+                with open(path, "rb") as handle:
+                    exhausted = self._replay_file(handle, limit, total)
+                    if exhausted:
+                        self.spool.release(path)
+                    else:
+                        self.spool.keep_rest(path, handle)
+                if not exhausted:
+                    break
+        if total.replayed or total.dead_lettered or total.spooled:
             log.info("task-health spool replay: %s", total)
         return total
+
+    def _replay_file(self, handle: Any, limit: int | None, total: ShipResult) -> bool:
+        """Deliver chunks of one claimed file into `total`; True when the file is used up."""
+        while True:
+            done = total.replayed + total.spooled + total.dead_lettered
+            room = REPLAY_CHUNK if limit is None else min(REPLAY_CHUNK, limit - done)
+            if room <= 0:
+                return False
+            actions, broken, exhausted = self.spool.read_chunk(handle, room)
+            for line in broken:
+                self.spool.dead_letter({"_raw": redact(line)}, None, "unparsable spool line")
+            total.dead_lettered += len(broken)
+            outcome = self._deliver(actions)
+            total.replayed += outcome.delivered
+            total.spooled += outcome.spooled
+            total.dead_lettered += outcome.dead_lettered
+            if outcome.spooled or exhausted:
+                return exhausted
 
     def install_templates(self) -> list[str]:
         """Install the index templates now (raises on failure: for commands, not callbacks)."""
@@ -136,13 +162,15 @@ class Shipper:
         self._templates_ready = True
         return written
 
-    def _client_ready(self) -> Elasticsearch:
+    def _client_ready(self, timeout_s: float) -> Elasticsearch:
+        """The client, bounded to `timeout_s` per request, with the template installed."""
         if self._client is None:
             self._client = self._client_factory()
+        client = self._client.options(request_timeout=timeout_s)
         if not self._templates_ready:
-            ensure_templates(self._client, self.index_prefix)
+            ensure_templates(client, self.index_prefix)
             self._templates_ready = True
-        return self._client
+        return client
 
     def _deliver(self, actions: list[Action]) -> ShipResult:
         result = ShipResult()
@@ -150,6 +178,7 @@ class Shipper:
         if not pending:
             return result
         started = time.monotonic()
+        deadline = started + self.budget_s
         if started < self._unavailable_until:
             self.spool.append(pending)
             result.spooled = len(pending)
@@ -162,9 +191,10 @@ class Shipper:
                 reraise=True,
             ):
                 with attempt:
-                    pending, delivered, rejected = self._bulk_once(pending)
+                    pending, delivered, rejected = self._bulk_once(pending, deadline)
                     result.delivered += delivered
                     for action, status, reason in rejected:
+                        reason = redact(reason)
                         self.spool.dead_letter(action, status, reason)
                         result.dead_lettered += 1
                         log.warning("task-health document %s rejected (%s): %s", action["_id"], status, reason)
@@ -185,12 +215,18 @@ class Shipper:
             )
         return result
 
-    def _bulk_once(self, pending: list[Action]) -> tuple[list[Action], int, list[tuple[Action, int, Any]]]:
-        """One `_bulk` round: (items to retry, delivered count, rejected items with reasons)."""
+    def _bulk_once(
+        self, pending: list[Action], deadline: float
+    ) -> tuple[list[Action], int, list[tuple[Action, int, Any]]]:
+        """One `_bulk` round: (items to retry, delivered count, rejected items with reasons).
+        Every request of the round gets at most the time left before `deadline`."""
         from elasticsearch import ApiError, ConnectionError, TransportError
 
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            raise _Retryable("time budget used up")
         try:
-            client = self._client_ready()
+            client = self._client_ready(min(self.request_timeout_s, left))
             operations: list[dict[str, Any]] = []
             for action in pending:
                 operations.append({"create": {"_index": action["_index"], "_id": action["_id"]}})

@@ -2,12 +2,16 @@
 
 Files in the spool directory:
   spool.jsonl          actions waiting for Elasticsearch (one JSON object per line)
-  replay-<pid>-<ns>.jsonl  a batch claimed by a replay in progress (left behind if it crashed;
-                       the next replay picks it up: deterministic ids make a re-send harmless)
+  replay-<pid>-<ns>.jsonl  a batch claimed by a replay; what a replay did not get to (its limit,
+                       a new outage, a crash) stays there for the next one: deterministic ids
+                       make a re-send harmless
   deadletter.jsonl     documents Elasticsearch rejected, with the reason; never retried blindly
   spool.lock / replay.lock  flock(2) locks: appends are serialised between task processes,
                        and only one replay runs at a time (others skip, they do not wait)
-Every append is flushed and fsync'ed before returning: a spooled event survives a crash.
+Lines are ASCII JSON (a cut line never splits a character); any value JSON lacks (numpy
+numbers, datetimes, Decimals) is converted, so spooling cannot fail on a document the
+Elasticsearch client would have accepted. Every append is flushed and fsync'ed, and starts on a
+fresh line even if a killed process left a partial one.
 """
 
 from __future__ import annotations
@@ -16,13 +20,48 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 Action = dict[str, Any]  # {"_index": str, "_id": str, "_source": dict}
+ACTION_KEYS = {"_index", "_id", "_source"}
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def to_json_line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, separators=(",", ":"), default=_json_default) + "\n").encode("ascii")
+
+
+def parse_line(raw: bytes) -> Action | None:
+    """An action from one line; a line a killed writer left partial in front of it is skipped."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    for start in (0, text.rfind('{"_index"')):
+        if start < 0:
+            continue
+        try:
+            action = json.loads(text[start:])
+        except ValueError:
+            continue
+        if isinstance(action, dict) and action.keys() >= ACTION_KEYS:
+            return action
+    return None
 
 
 class Spool:
@@ -46,18 +85,23 @@ class Spool:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @staticmethod
-    def _append_lines(path: Path, records: list[dict[str, Any]]) -> None:
-        with open(path, "a", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+    def _append_lines(path: Path, lines: Iterable[bytes]) -> None:
+        with open(path, "ab+") as handle:
+            if handle.seek(0, os.SEEK_END) > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":  # a writer was killed mid-line: start a fresh one
+                    handle.write(b"\n")
+            for line in lines:
+                handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
 
     def append(self, actions: list[Action]) -> None:
         if not actions:
             return
+        lines = [to_json_line(a) for a in actions]
         with self._lock("spool.lock"):
-            self._append_lines(self.path, actions)
+            self._append_lines(self.path, lines)
 
     def dead_letter(self, action: Action, status: int | None, reason: Any) -> None:
         record = {
@@ -67,22 +111,25 @@ class Spool:
             **action,
         }
         with self._lock("spool.lock"):
-            self._append_lines(self.deadletter_path, [record])
+            self._append_lines(self.deadletter_path, [to_json_line(record)])
+
+    def _replay_files(self) -> list[Path]:
+        return sorted(self.directory.glob("replay-*.jsonl"))
 
     def pending_bytes(self) -> int:
-        """Cheap check (one stat) used after every successful write to decide on a replay."""
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            size = 0
-        return size + sum(p.stat().st_size for p in self.directory.glob("replay-*.jsonl"))
+        """Cheap check (a few stats) used after every successful write to decide on a replay."""
+        total = 0
+        for path in (self.path, *self._replay_files()):
+            with contextlib.suppress(FileNotFoundError):  # a replay may release it meanwhile
+                total += path.stat().st_size
+        return total
 
     @contextlib.contextmanager
     def claim(self) -> Iterator[list[Path] | None]:
         """Take everything spooled so far for one replay; None when another replay is running.
 
-        Appends go on into a fresh spool file meanwhile. The caller must `release` each claimed
-        file once its lines are delivered, dead-lettered or re-spooled.
+        Appends go on into a fresh spool file meanwhile. The claimed files belong to the caller
+        until it leaves the block: it `release`s each one it emptied and `keep_rest`s the others.
         """
         with self._lock("replay.lock", blocking=False) as acquired:
             if not acquired:
@@ -91,31 +138,44 @@ class Spool:
             with self._lock("spool.lock"):
                 if self.path.exists() and self.path.stat().st_size:
                     self.path.rename(self.directory / f"replay-{os.getpid()}-{time.time_ns()}.jsonl")
-            yield sorted(self.directory.glob("replay-*.jsonl"))
+            yield self._replay_files()
 
-    def read(self, path: Path) -> tuple[list[Action], list[str]]:
-        """The actions of a claimed file, and any lines that are not valid actions."""
+    @staticmethod
+    def read_chunk(handle: IO[bytes], size: int) -> tuple[list[Action], list[str], bool]:
+        """Up to `size` lines of a claimed file: (actions, unparsable lines, end reached)."""
         actions, broken = [], []
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                try:
-                    action = json.loads(line)
-                    if not {"_index", "_id", "_source"} <= action.keys():
-                        raise ValueError("missing _index/_id/_source")
-                    actions.append(action)
-                except (ValueError, AttributeError):
-                    broken.append(line.rstrip("\n"))
-        return actions, broken
+        for _ in range(size):
+            raw = handle.readline()
+            if not raw:
+                return actions, broken, True
+            if not raw.strip():
+                continue
+            action = parse_line(raw)
+            if action is None:
+                broken.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            else:
+                actions.append(action)
+        return actions, broken, False
+
+    @staticmethod
+    def keep_rest(path: Path, handle: IO[bytes]) -> None:
+        """Replace a claimed file by what is left after the handle's position (atomically)."""
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as out:
+            shutil.copyfileobj(handle, out)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
 
     @staticmethod
     def release(path: Path) -> None:
         path.unlink(missing_ok=True)
 
     def count(self, path: Path | None = None) -> int:
-        target = path or self.path
-        if not target.exists():
-            return 0
-        with open(target, "rb") as handle:
-            return sum(1 for line in handle if line.strip())
+        """Lines waiting in `path`, or in the spool and every unfinished replay batch."""
+        paths = [path] if path else [self.path, *self._replay_files()]
+        total = 0
+        for target in paths:
+            with contextlib.suppress(FileNotFoundError), open(target, "rb") as handle:
+                total += sum(1 for line in handle if line.strip())
+        return total

@@ -104,6 +104,7 @@ def test_other_timezones_are_normalised_to_utc() -> None:
         ({"event": "nope"}, "unknown event"),
         ({"status": "running"}, "unknown status"),
         ({"at": datetime(2026, 1, 1)}, "timezone-aware"),
+        ({"extra": {"status": "completed"}}, "may not replace contract fields"),
     ],
 )
 def test_invalid_events_are_refused(overrides, message) -> None:

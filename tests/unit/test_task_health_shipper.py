@@ -4,6 +4,7 @@ stand-in for the cluster; the real cluster is exercised in tests/integration."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,12 @@ class ScriptedCluster:
     def __init__(self, *outcomes) -> None:
         self.outcomes = list(outcomes)
         self.calls: list[list[str]] = []
+        self.timeouts: list[float] = []
         self.indices = self
+
+    def options(self, request_timeout):
+        self.timeouts.append(request_timeout)
+        return self
 
     def get_index_template(self, name):
         return {"index_templates": []}
@@ -131,3 +137,55 @@ def test_a_second_replay_skips_while_one_runs(tmp_path) -> None:
     spool.append([action(1)])
     with spool.claim() as first, spool.claim() as second:
         assert first and second is None
+
+
+def test_values_json_lacks_are_spooled_not_lost(tmp_path) -> None:
+    import numpy as np
+
+    odd = {"_index": "th-2026.01", "_id": "odd", "_source": {"n": np.int64(3), "at": datetime(2026, 1, 1, tzinfo=UTC)}}
+    shipper(ScriptedCluster(*[ConnectionError("down")] * 3), tmp_path).ship([odd])
+    assert Spool(tmp_path).count() == 1
+    [line] = (tmp_path / "spool.jsonl").read_text().splitlines()
+    assert json.loads(line)["_source"] == {"n": 3, "at": "2026-01-01T00:00:00+00:00"}
+
+
+def test_a_line_cut_by_a_killed_writer_costs_no_other_event(tmp_path) -> None:
+    spool = Spool(tmp_path)
+    spool.append([action(1)])
+    with open(spool.path, "ab") as handle:  # a writer killed halfway through its line
+        handle.write(b'{"_index":"th-2026.01","_id":"cut","_sou')
+    spool.append([action(2)])
+    result = shipper(ScriptedCluster(), tmp_path).replay()
+    assert (result.replayed, result.dead_lettered) == (2, 1)
+    [record] = [json.loads(line) for line in (tmp_path / "deadletter.jsonl").read_text().splitlines()]
+    assert record["reason"] == "unparsable spool line" and '"_id":"cut"' in record["_raw"]
+
+
+def test_non_ascii_text_survives_the_spool(tmp_path) -> None:
+    text = "Überschreitung … 東京 ✓"
+    doc = {"_index": "th-2026.01", "_id": "u", "_source": {"error_message": text}}
+    Spool(tmp_path).append([doc])
+    assert (tmp_path / "spool.jsonl").read_bytes().isascii()
+    cluster = ScriptedCluster()
+    shipper(cluster, tmp_path).replay()
+    assert cluster.calls == [["u"]]
+
+
+def test_a_limited_replay_leaves_the_rest_in_its_batch(tmp_path) -> None:
+    Spool(tmp_path).append([action(i) for i in range(1200)])
+    cluster = ScriptedCluster()
+    result = shipper(cluster, tmp_path).replay(limit=700)
+    assert result.replayed == 700
+    assert [len(call) for call in cluster.calls] == [500, 200], "sent in chunks"
+    [batch] = list(tmp_path.glob("replay-*.jsonl"))
+    assert Spool(tmp_path).count(batch) == 500 and Spool(tmp_path).count() == 500
+    assert shipper(cluster, tmp_path).replay().replayed == 500
+    assert Spool(tmp_path).count() == 0 and not list(tmp_path.glob("replay-*.jsonl"))
+
+
+def test_an_outage_during_replay_keeps_the_unsent_part(tmp_path) -> None:
+    Spool(tmp_path).append([action(i) for i in range(1200)])
+    cluster = ScriptedCluster(201, *[ConnectionError("down")] * 3)
+    result = shipper(cluster, tmp_path).replay()
+    assert (result.replayed, result.spooled) == (500, 500)
+    assert Spool(tmp_path).count() == 700, "500 re-spooled + 200 never tried"

@@ -22,11 +22,13 @@ class TaskHealthTarget:
     es: Any
 
     def documents(self) -> list[dict[str, Any]]:
-        """Every document under this test's prefix, after a refresh, with `_id` added."""
-        if not self.es.indices.exists(index=f"{self.prefix}-*", allow_no_indices=False):
+        """Every document under this test's prefix (and prefixes extending it), after a
+        refresh, with `_id` and `_index` added."""
+        pattern = f"{self.prefix}*"
+        if not self.es.indices.exists(index=pattern, allow_no_indices=False):
             return []
-        self.es.indices.refresh(index=f"{self.prefix}-*")
-        hits = self.es.search(index=f"{self.prefix}-*", size=10_000, query={"match_all": {}})["hits"]["hits"]
+        self.es.indices.refresh(index=pattern)
+        hits = self.es.search(index=pattern, size=10_000, query={"match_all": {}})["hits"]["hits"]
         return [{**h["_source"], "_id": h["_id"], "_index": h["_index"]} for h in hits]
 
 
@@ -36,7 +38,9 @@ def connection_json(port: int, **fields: Any) -> str:
 
 @pytest.fixture(scope="module")
 def task_health(tmp_path_factory, es_url) -> Iterator[TaskHealthTarget]:
-    """Module-scoped, so one DAG run can serve several assertions."""
+    """Module-scoped, so one DAG run can serve several assertions. A test that needs more
+    prefixes extends this one without a dash (`<prefix>_x`): index templates of the same
+    priority must not overlap, and `<prefix>-*` must not match `<prefix>_x-*`."""
     from elasticsearch import Elasticsearch
 
     es = Elasticsearch(es_url, request_timeout=30)
@@ -47,8 +51,8 @@ def task_health(tmp_path_factory, es_url) -> Iterator[TaskHealthTarget]:
         patch.setenv("TASK_HEALTH_SPOOL_DIR", str(spool_dir))
         patch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(ES_PORT))
         yield TaskHealthTarget(prefix, spool_dir, es)
-    names = list(es.indices.get(index=f"{prefix}-*", allow_no_indices=True))
+    names = list(es.indices.get(index=f"{prefix}*", allow_no_indices=True))
     if names:  # destructive actions need explicit names on this cluster
         es.indices.delete(index=",".join(names))
-    es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
     es.close()

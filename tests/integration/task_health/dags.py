@@ -57,6 +57,24 @@ def lifecycle_dag(dag_id: str) -> DAG:
     return lifecycle()
 
 
+class SlowScoreOperator(ScoreOperator):
+    def run_model(self, context: Any) -> ModelRun:
+        import time
+
+        time.sleep(30)
+        return super().run_model(context)
+
+
+def timeout_dag(dag_id: str) -> DAG:
+    """A model step killed by its execution_timeout (a BaseException in the task SDK)."""
+
+    @dag(dag_id=dag_id, schedule=None, tags=["test"], **with_task_health(DEFAULT_ARGS))
+    def timeout() -> None:
+        SlowScoreOperator(task_id="slow_score", execution_timeout=timedelta(seconds=1))
+
+    return timeout()
+
+
 def many_events_dag(dag_id: str, shards: int) -> DAG:
     """`shards` mapped model tasks: 4 task-health events each, plus the run summary."""
 

@@ -57,7 +57,7 @@ EXPECTED = Counter(
         ("task_execution", "completed", "score", 1): 1,
         ("model_execution", "started", "score", 1): 1,
         ("model_execution", "completed", "score", 1): 1,
-        ("dag_run", "failed", None, None): 1,
+        ("dag_run", "failed", None, 1): 1,  # a run's try_number: 1 + times it was cleared
     }
 )
 
@@ -142,3 +142,13 @@ def test_live_mapping_has_the_contract_types(run_documents, task_health) -> None
         live = flatten(body["mappings"]["properties"])
         wrong = {f: (live.get(f), t) for f, t in CONTRACT_TYPES.items() if live.get(f) != t}
         assert not wrong, f"{index}: (live, contract) types differ: {wrong}"
+
+
+def test_a_model_step_killed_by_its_timeout_still_reports_failed(task_health, airflow_db) -> None:
+    dag_run = load_dag("th_timeout").test()
+    docs = [d for d in task_health.documents() if d["airflow"]["run_id"] == dag_run.run_id]
+    got = {(d["event"], d["status"]): d for d in docs}
+    failed = got[("model_execution", "failed")]
+    assert failed["error_type"] == "AirflowTaskTimeout"
+    assert 0.9 < failed["response_time"] < 10
+    assert ("task_execution", "failed") in got and ("model_execution", "started") in got

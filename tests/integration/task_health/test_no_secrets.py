@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from include.task_health.document import build_document
+from include.task_health.emitter import current_shipper
 from tests.conftest import ES_PORT
 from tests.integration.task_health.conftest import connection_json
 from tests.integration.task_health.dags import load_dag
@@ -31,7 +34,7 @@ def runs_with_a_password(task_health, airflow_db):
     with pytest.MonkeyPatch.context() as patch:
         for label, port in (("reachable", ES_PORT), ("unreachable", CLOSED_PORT)):
             patch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(port, login="writer", password=PASSWORD))
-            patch.setenv("TASK_HEALTH_INDEX_PREFIX", f"{task_health.prefix}-{label}")
+            patch.setenv("TASK_HEALTH_INDEX_PREFIX", f"{task_health.prefix}_{label}")
             for dag_id in ("th_secret", "th_lifecycle"):
                 load_dag(dag_id).test()
 
@@ -44,23 +47,30 @@ def test_the_password_is_in_no_document_spool_or_dead_letter(runs_with_a_passwor
     assert PASSWORD not in all_text_under(task_health.spool_dir)
 
 
-def test_task_health_log_lines_never_show_it(task_health, airflow_db, monkeypatch, caplog) -> None:
-    """Our warnings (outage, rejects) go to the task log; they must not carry credentials.
-    (Task log files of a real scheduler run are checked in tests/e2e.)"""
-    monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(CLOSED_PORT, login="w", password=PASSWORD))
-    monkeypatch.setenv("TASK_HEALTH_INDEX_PREFIX", f"{task_health.prefix}-logs")
+def test_a_secret_inside_a_rejected_document_reaches_no_file_or_log(task_health, caplog) -> None:
+    """Elasticsearch quotes a rejected field's value in its reason; the document, the dead-letter
+    record and our warning must all carry it masked."""
+    from airflow.sdk.log import mask_secret
+
+    from include.task_health.document import AirflowRef, HealthEvent
+    from include.task_health.emitter import emit
+
+    mask_secret(PASSWORD)  # what the SDK does when a task reads the connection
+    ref = AirflowRef(dag_id="d", run_id="manual__secret_reject", task_id="t", try_number=1, map_index=-1)
+    event = HealthEvent("task_execution", "completed", datetime.now(UTC), ref, "app", extra={"note": PASSWORD})
     with caplog.at_level(logging.INFO, logger="include.task_health"):
-        load_dag("th_lifecycle").test()
+        good = emit(event)
+        bad_ref = AirflowRef(dag_id="d", run_id="manual__secret_reject", task_id="t2", try_number=1, map_index=-1)
+        bad = emit(HealthEvent("task_execution", "completed", datetime.now(UTC), bad_ref, "app", response_time=1.0))
+    assert good.delivered == 1 and bad.delivered == 1
+    # Now force a rejection whose reason quotes the secret: a float field holding text.
+    shipper = current_shipper()
+    rejected = shipper.ship_documents([{**build_document(event), "response_time": f"took {PASSWORD}"}])
+    assert rejected.dead_lettered == 1
+    dead = (task_health.spool_dir / "deadletter.jsonl").read_text()
+    assert "Preview of field" in dead or "response_time" in dead
+    assert PASSWORD not in dead
+    assert PASSWORD not in repr(task_health.documents())
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("include.task_health")]
-    assert any("spooled to" in line for line in ours), "the outage warning must be in the log"
+    assert any("rejected" in line for line in ours)
     assert not [line for line in ours if PASSWORD in line]
-
-
-def test_the_error_that_quoted_it_is_masked(runs_with_a_password, task_health) -> None:
-    [failed] = [
-        d
-        for d in task_health.documents()
-        if d["airflow"]["task_id"] == "leak" and d["status"] == "failed" and d["event"] == "task_execution"
-    ]
-    assert failed["error_type"] == "PermissionError"
-    assert failed["error_message"].startswith("cluster refused writer:***")
