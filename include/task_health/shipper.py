@@ -108,11 +108,13 @@ class Shipper:
         """
         result = self._deliver([redact(action) for action in actions])
         if result.spooled == 0 and replay_after and self.spool.pending_bytes():
-            result += self.replay(limit=self.replay_batch_limit)
+            # Catching up rides on a task's callback: bounded in count and in time.
+            result += self.replay(limit=self.replay_batch_limit, time_budget_s=self.budget_s)
         return result
 
-    def replay(self, limit: int | None = None) -> ShipResult:
-        """Re-send spooled actions (same ids), in chunks, up to `limit` of them (None: all).
+    def replay(self, limit: int | None = None, time_budget_s: float | None = None) -> ShipResult:
+        """Re-send spooled actions (same ids), in chunks, up to `limit` of them (None: all) and
+        no new chunk after `time_budget_s` (None: no bound).
 
         Skips when another replay holds the spool. Stops at the first chunk that cannot be
         delivered (its actions go back to the spool); whatever it did not get to stays in the
@@ -123,9 +125,10 @@ class Shipper:
         with self.spool.claim() as claimed:
             if claimed is None:
                 return total
+            deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
             for path in claimed:
                 with open(path, "rb") as handle:
-                    exhausted = self._replay_file(handle, limit, total)
+                    exhausted = self._replay_file(handle, limit, deadline, total)
                     if exhausted:
                         self.spool.release(path)
                     else:
@@ -136,12 +139,12 @@ class Shipper:
             log.info("task-health spool replay: %s", total)
         return total
 
-    def _replay_file(self, handle: Any, limit: int | None, total: ShipResult) -> bool:
+    def _replay_file(self, handle: Any, limit: int | None, deadline: float | None, total: ShipResult) -> bool:
         """Deliver chunks of one claimed file into `total`; True when the file is used up."""
         while True:
             done = total.replayed + total.spooled + total.dead_lettered
             room = REPLAY_CHUNK if limit is None else min(REPLAY_CHUNK, limit - done)
-            if room <= 0:
+            if room <= 0 or (deadline is not None and time.monotonic() > deadline):
                 return False
             actions, broken, exhausted = self.spool.read_chunk(handle, room)
             for line in broken:
