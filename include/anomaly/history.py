@@ -1,0 +1,42 @@
+"""Training history: the scorable region-days of a range of days, read from the landing zone.
+
+Days without a partition, or whose partition cannot be read, are skipped with a warning (a
+model can be trained on a window with gaps; `registry.select_or_train` refuses windows with
+too few days); bad rows inside a day are dropped exactly as the daily run drops them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+from include.anomaly.partition import PartitionError, read_partition, region_days
+
+log = logging.getLogger(__name__)
+
+
+def partition_path(data_root: Any, day: date) -> Any:
+    """`<DATA_ROOT>/landing/hourly/date=YYYY-MM-DD` for a path object (ObjectStoragePath or Path)."""
+    return data_root / "landing" / "hourly" / f"date={day.isoformat()}"
+
+
+def load_history(
+    data_root: Any, start: date, end: date, max_missing_hours: int = 2
+) -> dict[tuple[str, date], np.ndarray]:
+    """{(region, day): 24 values} for every scorable region-day in [start, end)."""
+    history: dict[tuple[str, date], np.ndarray] = {}
+    day = start
+    while day < end:
+        try:
+            rows, _ = read_partition(partition_path(data_root, day), day)
+        except PartitionError as err:
+            log.warning("training history: skipping %s: %s", day, err)
+        else:
+            days = region_days(rows, max_missing_hours=max_missing_hours)
+            for region, values in zip(days.regions, days.values, strict=True):
+                history[(region, day)] = values
+        day += timedelta(days=1)
+    return history
