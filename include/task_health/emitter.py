@@ -49,7 +49,11 @@ def emit(*events: HealthEvent) -> ShipResult | None:
         settings = TaskHealthSettings.from_env()
         if not settings.enabled:
             return None
-        return shipper_for(settings).ship_documents([build_document(e) for e in events])
+        from include.task_health.shipper import redact
+
+        # Whatever a caller put into an event (error text, details, extra), no secret this
+        # process knows of reaches Elasticsearch, the spool or the dead letters.
+        return shipper_for(settings).ship_documents([redact(build_document(e)) for e in events])
     return None
 
 

@@ -10,7 +10,8 @@
   another 4xx (e.g. a mapping conflict) go to the dead-letter file with the reason.
 - After a successful write the spool is replayed (up to a batch limit), and
   `python -m include.task_health replay` replays all of it.
-- Documents, reasons and warnings pass Airflow's secrets masker on the way out.
+- Rejection reasons and warnings pass Airflow's secrets masker (documents are redacted by
+  their producer, `emitter.emit`).
 - Nothing here raises: problems are logged as warnings and counted.
 """
 
@@ -55,11 +56,13 @@ class ShipResult:
 
 
 def redact(value: Any) -> Any:
-    """Mask every secret Airflow knows of (connection passwords, sensitive extras, values of
-    keys named like `password`) in a string or a nested structure."""
-    from airflow.sdk._shared.secrets_masker import redact as airflow_redact
+    """Mask every secret this process knows of (the SDK registers connection passwords and
+    sensitive extras when a task reads a connection) in a string or a nested structure.
+    With nothing registered there is nothing to mask, and the walk is skipped."""
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
 
-    return airflow_redact(value)
+    masker = _secrets_masker()
+    return value if masker.replacer is None else masker.redact(value)
 
 
 def describe(err: BaseException) -> str:
@@ -100,13 +103,8 @@ class Shipper:
         return self.ship([to_action(doc, self.index_prefix) for doc in docs])
 
     def ship(self, actions: list[Action], replay_after: bool = True) -> ShipResult:
-        """Deliver, spool or dead-letter every action.
-
-        This is where documents leave the process, so this is where they are redacted: no
-        secret Airflow knows of (a connection password quoted in an error, a value under a
-        key named like `password`) reaches Elasticsearch, the spool or the dead letters.
-        """
-        result = self._deliver([redact(action) for action in actions])
+        """Deliver, spool or dead-letter every action (the producer has redacted them)."""
+        result = self._deliver(actions)
         if result.spooled == 0 and replay_after and self.spool.pending_bytes():
             # Catching up rides on a task's callback: bounded in count and in time.
             result += self.replay(limit=self.replay_batch_limit, time_budget_s=self.budget_s)

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from include.task_health.document import build_document
-from include.task_health.emitter import current_shipper
 from tests.conftest import ES_PORT
 from tests.integration.task_health.conftest import connection_json
 from tests.integration.task_health.dags import load_dag
@@ -63,9 +61,11 @@ def test_a_secret_inside_a_rejected_document_reaches_no_file_or_log(task_health,
         bad_ref = AirflowRef(dag_id="d", run_id="manual__secret_reject", task_id="t2", try_number=1, map_index=-1)
         bad = emit(HealthEvent("task_execution", "completed", datetime.now(UTC), bad_ref, "app", response_time=1.0))
     assert good.delivered == 1 and bad.delivered == 1
-    # Now force a rejection whose reason quotes the secret: a float field holding text.
-    shipper = current_shipper()
-    rejected = shipper.ship_documents([{**build_document(event), "response_time": f"took {PASSWORD}"}])
+    # Now a rejection whose reason would quote the secret: a `long` field holding text.
+    odd_ref = AirflowRef(dag_id="d", run_id="manual__secret_reject", task_id="t3", try_number=1, map_index=-1)
+    odd = {"dag_run": {"task_states": {"success": f"n/a {PASSWORD}"}}}
+    with caplog.at_level(logging.INFO, logger="include.task_health"):
+        rejected = emit(HealthEvent("dag_run", "completed", datetime.now(UTC), odd_ref, "app", extra=odd))
     assert rejected.dead_lettered == 1
     dead = (task_health.spool_dir / "deadletter.jsonl").read_text()
     assert "Preview of field" in dead or "response_time" in dead
