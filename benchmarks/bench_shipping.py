@@ -26,9 +26,10 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch, helpers
 
-from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage, build_document
-from include.task_health.shipper import Shipper, to_action
+from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage, build_document, document_action
+from include.task_health.shipper import Shipper
 from include.task_health.spool import Spool
+from include.task_health.templates import task_health_template
 
 BATCH = 500
 
@@ -73,16 +74,17 @@ def run_round(es: Elasticsearch, url: str, docs: list[dict], per_event_count: in
     rates["raw_bulk"] = len(docs) / timed(raw_bulk)
 
     with tempfile.TemporaryDirectory() as spool_dir:
-        shipper = Shipper(lambda: Elasticsearch(url, request_timeout=30), Spool(Path(spool_dir)), f"{prefix}-shipper")
-        shipper.install_templates()  # once per process in real use; not part of the throughput
-        actions = [to_action(d, f"{prefix}-shipper") for d in docs]
+        template = task_health_template(f"{prefix}-shipper")
+        shipper = Shipper(lambda: Elasticsearch(url, request_timeout=30), Spool(Path(spool_dir)), template)
+        shipper.install_template()  # once per process in real use; not part of the throughput
+        actions = [document_action(d, f"{prefix}-shipper") for d in docs]
 
         def shipper_batches() -> None:
             for i in range(0, len(actions), BATCH):
                 assert shipper.ship(actions[i : i + BATCH], replay_after=False).delivered == len(actions[i : i + BATCH])
 
         rates["shipper"] = len(docs) / timed(shipper_batches)
-        single = [to_action(d, f"{prefix}-single") for d in docs[:per_event_count]]
+        single = [document_action(d, f"{prefix}-single") for d in docs[:per_event_count]]
         rates["shipper_single"] = per_event_count / timed(
             lambda: [shipper.ship([a], replay_after=False) for a in single]
         )

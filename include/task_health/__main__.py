@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import asdict
 
-from include.task_health.emitter import current_shipper
+from include.task_health.emitter import anomalies_shipper_for, current_shipper
 from include.task_health.settings import TaskHealthSettings
 from include.task_health.shipper import describe
 
@@ -30,11 +30,14 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     shipper = current_shipper()
     if args.command == "install-templates":
+        settings = TaskHealthSettings.from_env()
         try:
-            written = shipper.install_templates()
+            written = [s.template.name for s in (shipper, anomalies_shipper_for(settings)) if s.install_template()]
         except Exception as err:
-            conn_id = TaskHealthSettings.from_env().conn_id
-            print(f"cannot install the index template through connection {conn_id!r}: {describe(err)}", file=sys.stderr)
+            print(
+                f"cannot install the index templates through connection {settings.conn_id!r}: {describe(err)}",
+                file=sys.stderr,
+            )
             return 1
         print(json.dumps({"written": written}))
     elif args.command == "replay":

@@ -167,3 +167,8 @@ def index_name(doc: dict[str, Any], prefix: str) -> str:
     """Monthly index from the event's own time, so a replayed event lands where it would have."""
     at = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
     return f"{prefix}-{at:%Y.%m}"
+
+
+def document_action(doc: dict[str, Any], index_prefix: str) -> dict[str, Any]:
+    """The bulk action for a task-health document: its month's index and its deterministic id."""
+    return {"_index": index_name(doc, index_prefix), "_id": document_id(doc), "_source": doc}

@@ -1,7 +1,9 @@
 """Ship task-health documents to Elasticsearch without losing or duplicating any.
 
-- One `_bulk` request per call, `create` operations with deterministic ids: a document that is
-  already there answers 409, which counts as delivered (a re-send is a no-op).
+- One `_bulk` request per call. Actions with deterministic ids are `create`d: a document that
+  is already there answers 409, which counts as delivered (a re-send is a no-op). Actions that
+  carry a `_version` are `index`ed with that external version: a newer write replaces, an
+  older or repeated one answers 409 and counts as delivered (a late replay never wins).
 - Bounded retries with exponential backoff (tenacity) on connection errors, timeouts, 429 and
   5xx, within a time budget; only the items that still need it are re-sent.
 - After a failed delivery the shipper spools straight away for `cooldown_s` (a circuit
@@ -25,9 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from include.task_health.document import document_id, index_name
 from include.task_health.spool import Action, Spool
-from include.task_health.templates import ensure_templates
+from include.task_health.templates import IndexTemplate, ensure_template
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -69,8 +70,11 @@ def describe(err: BaseException) -> str:
     return str(redact(f"{type(err).__name__}: {str(err)[:500]}"))
 
 
-def to_action(doc: dict[str, Any], index_prefix: str) -> Action:
-    return {"_index": index_name(doc, index_prefix), "_id": document_id(doc), "_source": doc}
+def _operation(action: Action) -> dict[str, Any]:
+    target = {"_index": action["_index"], "_id": action["_id"]}
+    if "_version" in action:
+        return {"index": {**target, "version": action["_version"], "version_type": "external"}}
+    return {"create": target}
 
 
 class Shipper:
@@ -80,7 +84,7 @@ class Shipper:
         self,
         client_factory: Callable[[], Elasticsearch],
         spool: Spool,
-        index_prefix: str = "task-health",
+        template: IndexTemplate,
         budget_s: float = 6.0,
         max_attempts: int = 3,
         replay_batch_limit: int = 5000,
@@ -91,16 +95,13 @@ class Shipper:
         self._client: Elasticsearch | None = None
         self._templates_ready = False
         self.spool = spool
-        self.index_prefix = index_prefix
+        self.template = template
         self.budget_s = budget_s
         self.max_attempts = max_attempts
         self.replay_batch_limit = replay_batch_limit
         self.cooldown_s = cooldown_s
         self.request_timeout_s = request_timeout_s
         self._unavailable_until = 0.0
-
-    def ship_documents(self, docs: list[dict[str, Any]]) -> ShipResult:
-        return self.ship([to_action(doc, self.index_prefix) for doc in docs])
 
     def ship(self, actions: list[Action], replay_after: bool = True) -> ShipResult:
         """Deliver, spool or dead-letter every action (the producer has redacted them)."""
@@ -155,11 +156,11 @@ class Shipper:
             if outcome.spooled or exhausted:
                 return exhausted
 
-    def install_templates(self) -> list[str]:
-        """Install the index templates now (raises on failure: for commands, not callbacks)."""
+    def install_template(self) -> bool:
+        """Install the index template now (raises on failure: for commands, not callbacks)."""
         if self._client is None:
             self._client = self._client_factory()
-        written = ensure_templates(self._client, self.index_prefix)
+        written = ensure_template(self._client, self.template)
         self._templates_ready = True
         return written
 
@@ -169,7 +170,7 @@ class Shipper:
             self._client = self._client_factory()
         client = self._client.options(request_timeout=timeout_s)
         if not self._templates_ready:
-            ensure_templates(client, self.index_prefix)
+            ensure_template(client, self.template)
             self._templates_ready = True
         return client
 
@@ -230,7 +231,7 @@ class Shipper:
             client = self._client_ready(min(self.request_timeout_s, left))
             operations: list[dict[str, Any]] = []
             for action in pending:
-                operations.append({"create": {"_index": action["_index"], "_id": action["_id"]}})
+                operations.append(_operation(action))
                 operations.append(action["_source"])
             response = client.bulk(operations=operations)
         except (ConnectionError, TransportError) as err:
@@ -241,7 +242,7 @@ class Shipper:
             raise
         retry, rejected, delivered = [], [], 0
         for action, item in zip(pending, response["items"], strict=True):
-            outcome = item["create"]
+            outcome = next(iter(item.values()))  # {"create": {...}} or {"index": {...}}
             status = outcome["status"]
             if status < 300 or status == 409:
                 delivered += 1

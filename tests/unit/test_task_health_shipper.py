@@ -13,6 +13,7 @@ from elasticsearch import ApiError, ConnectionError
 
 from include.task_health.shipper import Shipper
 from include.task_health.spool import Spool
+from include.task_health.templates import task_health_template
 
 
 def action(i: int) -> dict:
@@ -39,20 +40,22 @@ class ScriptedCluster:
         return {"acknowledged": True}
 
     def bulk(self, operations):
-        ids = [op["create"]["_id"] for op in operations[::2]]
+        self.headers = operations[::2]
+        ids = [next(iter(op.values()))["_id"] for op in self.headers]
         self.calls.append(ids)
         outcome = self.outcomes.pop(0) if self.outcomes else 201
         if isinstance(outcome, Exception):
             raise outcome
         statuses = outcome if isinstance(outcome, list) else [outcome] * len(ids)
+        ops = [next(iter(op)) for op in self.headers]
         items = [{"_id": i, "status": s, "error": {"type": f"e{s}"}} for i, s in zip(ids, statuses, strict=True)]
-        return {"items": [{"create": item} for item in items]}
+        return {"items": [{op: item} for op, item in zip(ops, items, strict=True)]}
 
 
 def shipper(cluster, tmp_path: Path, **kwargs) -> Shipper:
     options = {"budget_s": 5, "max_attempts": 3, "cooldown_s": 60}
     options.update(kwargs)
-    return Shipper(lambda: cluster, Spool(tmp_path), "th", **options)
+    return Shipper(lambda: cluster, Spool(tmp_path), task_health_template("th"), **options)
 
 
 def api_error(status: int) -> ApiError:
@@ -189,3 +192,14 @@ def test_an_outage_during_replay_keeps_the_unsent_part(tmp_path) -> None:
     result = shipper(cluster, tmp_path).replay()
     assert (result.replayed, result.spooled) == (500, 500)
     assert Spool(tmp_path).count() == 700, "500 re-spooled + 200 never tried"
+
+
+def test_versioned_actions_are_indexed_with_an_external_version(tmp_path) -> None:
+    cluster = ScriptedCluster([201, 409])
+    versioned = [{**action(1), "_version": 2000}, {**action(2), "_version": 1000}]
+    result = shipper(cluster, tmp_path).ship(versioned)
+    assert result.delivered == 2, "409 = a newer or the same version is there already"
+    assert cluster.headers == [
+        {"index": {"_index": "th-2026.01", "_id": "id-1", "version": 2000, "version_type": "external"}},
+        {"index": {"_index": "th-2026.01", "_id": "id-2", "version": 1000, "version_type": "external"}},
+    ]

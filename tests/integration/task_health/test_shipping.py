@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from include.task_health.document import AirflowRef, HealthEvent, build_document
-from include.task_health.emitter import current_shipper
+from include.task_health.emitter import current_shipper, ship_documents
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +27,8 @@ def documents(count: int, run_id: str = "manual__idempotency") -> list[dict]:
 
 def test_writing_the_same_events_twice_leaves_one_document_each(task_health) -> None:
     docs = documents(30)
-    shipper = current_shipper()
-    first = shipper.ship_documents(docs)
-    again = shipper.ship_documents(docs)
+    first = ship_documents(docs)
+    again = ship_documents(docs)
     assert (first.delivered, again.delivered, first.spooled, again.spooled) == (30, 30, 0, 0)
     stored = [d for d in task_health.documents() if d["airflow"]["run_id"] == "manual__idempotency"]
     assert len(stored) == 30 and len({d["_id"] for d in stored}) == 30
@@ -39,7 +38,7 @@ def test_writing_the_same_events_twice_leaves_one_document_each(task_health) -> 
 def test_a_document_of_the_wrong_type_is_dead_lettered_and_the_others_land(task_health) -> None:
     docs = documents(5, run_id="manual__dead_letter")
     docs[2]["response_time"] = "twelve seconds"
-    result = current_shipper().ship_documents(docs)
+    result = ship_documents(docs)
     assert (result.delivered, result.dead_lettered, result.spooled) == (4, 1, 0)
     stored = [d for d in task_health.documents() if d["airflow"]["run_id"] == "manual__dead_letter"]
     assert sorted(d["airflow"]["task_id"] for d in stored) == ["t0", "t1", "t3", "t4"]

@@ -12,6 +12,7 @@ import pytest
 
 from include.task_health.shipper import Shipper
 from include.task_health.spool import Spool
+from include.task_health.templates import task_health_template
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +49,8 @@ def test_a_silent_cluster_costs_at_most_the_budget(silent_server, tmp_path) -> N
     from elasticsearch import Elasticsearch
 
     client = Elasticsearch(f"http://127.0.0.1:{silent_server}", request_timeout=30, max_retries=0)
-    shipper = Shipper(lambda: client, Spool(tmp_path), "th-budget", budget_s=1.5, request_timeout_s=1.0)
+    template = task_health_template("th-budget")
+    shipper = Shipper(lambda: client, Spool(tmp_path), template, budget_s=1.5, request_timeout_s=1.0)
     action = {"_index": "th-budget-2026.01", "_id": "a", "_source": {"n": 1}}
     started = time.monotonic()
     result = shipper.ship([action])
