@@ -72,6 +72,15 @@ ES_URL = f"http://127.0.0.1:{ES_PORT}"
 _USED_ELASTICSEARCH = False
 
 
+def delete_indices(es, pattern: str) -> None:
+    """Delete the indices and index templates matching `pattern` (the cluster refuses wildcard
+    deletes of indices, so they are listed and named)."""
+    names = list(es.indices.get(index=pattern, allow_no_indices=True))
+    if names:
+        es.indices.delete(index=",".join(names))
+    es.options(ignore_status=404).indices.delete_index_template(name=pattern)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
     if not _USED_ELASTICSEARCH:
@@ -80,10 +89,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from elasticsearch import Elasticsearch
 
         with Elasticsearch(ES_URL, request_timeout=10) as es:
-            names = list(es.indices.get(index=f"{SESSION_INDEX_PREFIX}-*", allow_no_indices=True))
-            if names:
-                es.indices.delete(index=",".join(names))
-            es.options(ignore_status=404).indices.delete_index_template(name=f"{SESSION_INDEX_PREFIX}*")
+            delete_indices(es, f"{SESSION_INDEX_PREFIX}*")
     except Exception as err:  # cleanup must not hide the test outcome
         print(f"could not remove this session's task-health indices: {err}")
 

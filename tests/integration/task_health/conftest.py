@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ES_PORT
+from tests.conftest import ES_PORT, delete_indices
 
 
 @dataclass
@@ -51,8 +51,5 @@ def task_health(tmp_path_factory, es_url) -> Iterator[TaskHealthTarget]:
         patch.setenv("TASK_HEALTH_SPOOL_DIR", str(spool_dir))
         patch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(ES_PORT))
         yield TaskHealthTarget(prefix, spool_dir, es)
-    names = list(es.indices.get(index=f"{prefix}*", allow_no_indices=True))
-    if names:  # destructive actions need explicit names on this cluster
-        es.indices.delete(index=",".join(names))
-    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
+    delete_indices(es, f"{prefix}*")
     es.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import delete_indices
 from tests.integration.task_health.conftest import connection_json
 from tests.integration.task_health.dags import load_dag
 
@@ -53,9 +54,7 @@ def outage(task_health, airflow_db):
         from elasticsearch import Elasticsearch
 
         with Elasticsearch(f"http://127.0.0.1:{PORT}", request_timeout=30) as es:
-            names = list(es.indices.get(index=f"{task_health.prefix}-*", allow_no_indices=True))
-            if names:
-                es.indices.delete(index=",".join(names))
+            delete_indices(es, f"{task_health.prefix}*")
     node("stop")
 
 
