@@ -58,6 +58,8 @@ os.environ.update(
         "STATE_DIR": str(SESSION_DIR),
         # Task-health documents of this session never mix with a developer's task-health-*.
         "TASK_HEALTH_INDEX_PREFIX": SESSION_INDEX_PREFIX,
+        "ANOMALIES_INDEX": f"{SESSION_INDEX_PREFIX}_anomalies",  # not matched by `<prefix>-*`
+        "DATA_ROOT": (SESSION_DIR / "data").as_uri(),
         # One key for this process and its subprocesses: whichever creates airflow.cfg first
         # must not leave the others unable to decrypt connection extras.
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),

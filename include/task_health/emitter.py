@@ -55,7 +55,7 @@ def shipper_for(settings: TaskHealthSettings) -> Shipper:
 @cache
 def anomalies_shipper_for(settings: TaskHealthSettings) -> Shipper:
     """Detection output rows: the `anomalies` index."""
-    return _shipper(settings, anomalies_template(), settings.spool_dir / "anomalies")
+    return _shipper(settings, anomalies_template(settings.anomalies_index), settings.spool_dir / "anomalies")
 
 
 def current_shipper() -> Shipper:

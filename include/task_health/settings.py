@@ -30,6 +30,7 @@ class TaskHealthSettings:
     cooldown_s: float
     sample_interval_s: float
     replay_batch_limit: int
+    anomalies_index: str
 
     @classmethod
     def from_env(cls) -> TaskHealthSettings:
@@ -45,4 +46,5 @@ class TaskHealthSettings:
             cooldown_s=_float("TASK_HEALTH_COOLDOWN_S", 30.0),
             sample_interval_s=_float("TASK_HEALTH_SAMPLE_INTERVAL_S", 0.5),
             replay_batch_limit=int(_float("TASK_HEALTH_REPLAY_BATCH_LIMIT", 5000)),
+            anomalies_index=os.environ.get("ANOMALIES_INDEX", "anomalies"),
         )

@@ -12,7 +12,6 @@ import pytest
 from include.anomaly.persist import index_actions
 from include.task_health.emitter import anomalies_shipper_for
 from include.task_health.settings import TaskHealthSettings
-from include.task_health.templates import anomalies_template
 
 pytestmark = pytest.mark.integration
 
@@ -41,10 +40,8 @@ def anomalies_index(es, monkeypatch, tmp_path):
     index = f"test-anomalies-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(ES_PORT))
     monkeypatch.setenv("TASK_HEALTH_SPOOL_DIR", str(tmp_path))
-    monkeypatch.setattr("include.task_health.emitter.anomalies_template", lambda: anomalies_template(index))
-    anomalies_shipper_for.cache_clear()
+    monkeypatch.setenv("ANOMALIES_INDEX", index)
     yield index
-    anomalies_shipper_for.cache_clear()
     es.options(ignore_status=404).indices.delete(index=index)
     es.options(ignore_status=404).indices.delete_index_template(name=index)
 

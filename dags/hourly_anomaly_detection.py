@@ -1,0 +1,111 @@
+"""
+### Hourly anomaly detection (daily)
+
+Each run processes one UTC day of hourly regional readings
+(`<DATA_ROOT>/landing/hourly/date=YYYY-MM-DD/`): it validates the day's partition, picks the
+MLflow registry version trained only on days before it (training one on the weekly cadence
+when none exists), scores every region-day in shards, and writes the day's anomalies to
+`<DATA_ROOT>/anomalies/date=YYYY-MM-DD/` and to the `anomalies` index. Every task emits
+task-health documents; the detect step also emits `model_execution` documents.
+
+**Which day:** the `date` param when set; else the run's data interval (scheduled runs and
+backfills: the day the interval starts); else yesterday (UTC) — a manual run with no logical
+date. Re-running a day replaces its outputs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+from include.anomaly.operators import DetectAnomaliesOperator
+from include.task_health.callbacks import with_task_health
+
+DEFAULT_ARGS = {"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=1)}
+
+PARAMS = {
+    "date": Param(
+        None,
+        type=["null", "string"],
+        format="date",
+        title="Day to process",
+        description="UTC day (YYYY-MM-DD). Empty: the run's data interval, or yesterday without one.",
+    ),
+    "regions": Param(
+        [], type="array", items={"type": "string"}, title="Regions", description="Empty: every region in the data."
+    ),
+    "retrain": Param(False, type="boolean", title="Retrain", description="Train a new model up to this day."),
+    "threshold_quantile": Param(
+        0.05,
+        type="number",
+        minimum=0.001,
+        maximum=0.49,
+        title="Detection threshold",
+        description="Share of the training days' scores below which a region-day is flagged.",
+    ),
+    "shard_size": Param(50, type="integer", minimum=1, title="Shard size", description="Regions per detect task."),
+}
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=3,
+    params=PARAMS,
+    tags=["anomaly", "mlflow", "task-health"],
+    doc_md=__doc__,
+    **with_task_health(DEFAULT_ARGS),
+)
+def hourly_anomaly_detection() -> None:
+    @task
+    def resolve_day(**context) -> str:
+        from include.anomaly import pipeline
+
+        day = pipeline.resolve_day(
+            context["params"].get("date"), context.get("data_interval_start"), context["dag_run"].run_after
+        )
+        return day.isoformat()
+
+    @task
+    def extract(day: str, **context) -> dict:
+        from datetime import date
+
+        from include.anomaly import pipeline
+
+        return pipeline.extract(date.fromisoformat(day), context["params"]["regions"], pipeline.data_root())
+
+    @task(pool="model_registry")
+    def choose_model(day: str, **context) -> dict:
+        from datetime import date
+
+        from include.anomaly import pipeline
+
+        return pipeline.choose_model(date.fromisoformat(day), context["params"]["retrain"], pipeline.data_root())
+
+    @task
+    def make_shards(found: dict, **context) -> list[list[str]]:
+        from include.anomaly import pipeline
+
+        return pipeline.shards(found["regions"], context["params"]["shard_size"])
+
+    @task
+    def persist(day: str, detected: list[dict]) -> dict:
+        from datetime import date
+
+        from include.anomaly import pipeline
+
+        return pipeline.persist(date.fromisoformat(day), list(detected), pipeline.data_root())
+
+    day = resolve_day()
+    found = extract(day)
+    model = choose_model(day)
+    found >> model
+    detected = DetectAnomaliesOperator.partial(
+        task_id="detect", day=day, model=model, quantile="{{ params.threshold_quantile }}"
+    ).expand(regions=make_shards(found))
+    persist(day, detected.output)
+
+
+hourly_anomaly_detection()

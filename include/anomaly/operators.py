@@ -1,0 +1,39 @@
+"""The detect step as a custom operator: it emits the seed's `model_execution` events (via
+`ModelExecutionOperator`) around scoring one shard of regions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from include.task_health.operator import ModelExecutionOperator, ModelRun
+
+
+class DetectAnomaliesOperator(ModelExecutionOperator):
+    """Scores one shard of regions for one day; returns the rows (XCom) for `persist`."""
+
+    template_fields = ("day", "regions", "model", "quantile")
+
+    def __init__(self, *, day: Any, regions: Any, model: Any, quantile: Any = 0.05, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.day, self.regions, self.model, self.quantile = day, regions, model, quantile
+
+    def run_model(self, context: Any) -> ModelRun:
+        from datetime import date
+
+        from include.anomaly import pipeline
+
+        out = pipeline.detect(
+            date.fromisoformat(self.day),
+            list(self.regions),
+            self.model,
+            float(self.quantile),
+            pipeline.data_root(),
+            context["run_id"],
+        )
+        return ModelRun(
+            model_version=str(self.model["version"]),
+            anomalies_count=sum(1 for r in out["rows"] if r["is_anomaly"]),
+            successful_predictions=len(out["rows"]),
+            failed_predictions=len(out["unscorable"]),
+            output=out,
+        )

@@ -1,0 +1,93 @@
+"""One day end to end through `dag.test()` with real services: demo data in DATA_ROOT, the
+MLflow registry, Elasticsearch; checks the Parquet partition, the `anomalies` documents, the
+task-health and `model_execution` documents, and the registry version and alias."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pandas as pd
+import pytest
+
+from include.anomaly.demo_data import DemoConfig, region_day, region_names, write_days
+from include.anomaly.persist import FILE_NAME, anomaly_partition
+from include.anomaly.registry import anchor_date
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2026, 2, 11)
+REGIONS = region_names(6)
+
+
+@pytest.fixture(scope="module")
+def demo_root() -> Path:
+    root = Path(urlparse(os.environ["DATA_ROOT"]).path)
+    write_days(root, DAY - timedelta(days=40), DAY + timedelta(days=1), REGIONS, DemoConfig())
+    return root
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(loaded_settings, demo_root, es_url, tmp_path_factory):
+    from airflow.dag_processing.dagbag import DagBag
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANOMALY_MODEL_NAME", "pipeline-test-model")
+        dag = DagBag(dag_folder=str(Path(__file__).resolve().parents[3] / "dags")).get_dag("hourly_anomaly_detection")
+        run = dag.test(run_conf={"date": DAY.isoformat(), "shard_size": 4})
+        yield run
+
+
+def test_the_run_succeeds_and_every_task_ran(pipeline_run) -> None:
+    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in pipeline_run.get_task_instances()}
+    assert str(pipeline_run.state) in {"success", "DagRunState.SUCCESS"}, states
+    assert {k for k, v in states.items() if "success" not in v} == set()
+    assert [k for k in states if k[0] == "detect"] == [("detect", 0), ("detect", 1)], "6 regions in shards of 4"
+
+
+def test_the_partition_holds_one_scored_row_per_region(pipeline_run, demo_root) -> None:
+    with open(anomaly_partition(demo_root, DAY) / FILE_NAME, "rb") as handle:
+        rows = pd.read_parquet(handle)
+    assert sorted(rows.region) == REGIONS and set(rows.date) == {DAY.isoformat()}
+    assert set(rows.model_version) == {"1"} and set(rows.run_id) == {pipeline_run.run_id}
+    truth = {r: region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS}
+    assert dict(zip(rows.region, rows.is_anomaly, strict=True)) == truth
+
+
+def test_documents_in_elasticsearch(pipeline_run, es) -> None:
+    from tests.conftest import SESSION_INDEX_PREFIX
+
+    index = os.environ["ANOMALIES_INDEX"]
+    es.indices.refresh(index=index)
+    ids = {
+        h["_id"]
+        for h in es.search(index=index, size=100, query={"term": {"run_id": pipeline_run.run_id}})["hits"]["hits"]
+    }
+    assert ids == {f"{r}|{DAY.isoformat()}" for r in REGIONS}
+
+    es.indices.refresh(index=f"{SESSION_INDEX_PREFIX}-*")
+    hits = es.search(
+        index=f"{SESSION_INDEX_PREFIX}-*", size=200, query={"term": {"airflow.run_id": pipeline_run.run_id}}
+    )
+    docs = [h["_source"] for h in hits["hits"]["hits"]]
+    tasks = {(d["airflow"]["task_id"], d["airflow"]["map_index"]) for d in docs if d["event"] == "task_execution"}
+    for task in tasks:
+        statuses = {d["status"] for d in docs if (d["airflow"]["task_id"], d["airflow"]["map_index"]) == task}
+        assert statuses == {"started", "completed"}, (task, statuses)
+    assert {t for t, _ in tasks} == {"resolve_day", "extract", "choose_model", "make_shards", "detect", "persist"}
+    model_done = [d for d in docs if d["event"] == "model_execution" and d["status"] == "completed"]
+    assert len(model_done) == 2 and {d["model_version"] for d in model_done} == {"1"}
+    assert sum(d["details"]["successful_predictions"] for d in model_done) == len(REGIONS)
+    assert sum(d["details"]["failed_predictions"] for d in model_done) == 0
+    anomalies = sum(region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS)
+    assert sum(d["details"]["anomalies_count"] for d in model_done) == anomalies
+
+
+def test_registry_version_and_alias(pipeline_run) -> None:
+    from mlflow import MlflowClient
+
+    version = MlflowClient().get_model_version_by_alias("pipeline-test-model", "champion")
+    assert str(version.version) == "1"
+    assert version.tags["train_end"] == anchor_date(DAY, 7).isoformat() and version.tags["train_end"] <= DAY.isoformat()
