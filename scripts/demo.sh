@@ -1,36 +1,46 @@
 #!/usr/bin/env bash
-# `make demo`: bring the local stack up and show it works end to end.
-# The anomaly pipeline itself is not built yet (issue 4); until it is, this starts
-# Elasticsearch, prepares Airflow and MLflow, runs the `stack_check` DAG through Airflow
-# (which reaches Elasticsearch through the `elasticsearch_default` connection and the MLflow
-# registry), and prints where everything is.
+# `make demo`: the daily pipeline on demo data, end to end on the local stack.
+# Starts Elasticsearch, prepares Airflow (metadata DB + airflow_settings.yaml) and MLflow,
+# generates 60 days x 8 regions of demo data ending yesterday, runs hourly_anomaly_detection
+# for the last 14 days in date order (dag.test, one run per day), then prints a per-date
+# summary and the evaluation against the demo labels.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$PROJECT_ROOT"
 
+if scripts/airflow.sh status >/dev/null 2>&1; then
+  echo "[demo] airflow standalone is running on this AIRFLOW_HOME; stop it first (make down):" >&2
+  echo "[demo] dag.test() and a live scheduler must not share a metadata DB" >&2
+  exit 1
+fi
 scripts/elasticsearch.sh start
 scripts/airflow.sh init
-echo "[demo] running the stack_check DAG (airflow dags test)" >&2
-airflow dags test stack_check >"$STATE_DIR/logs-stack-check.log" 2>&1 \
-  || { tail -n 40 "$STATE_DIR/logs-stack-check.log" >&2; echo "[demo] stack_check failed" >&2; exit 1; }
-run_id=$(grep -oE "run_id=[^,]+" "$STATE_DIR/logs-stack-check.log" | tail -n 1 | cut -d= -f2)
-sleep 1  # the index refreshes every second
-health_docs=$(curl -fsS "http://127.0.0.1:$ES_PORT/task-health-*/_count" -H 'Content-Type: application/json' \
-  -d "{\"query\": {\"term\": {\"airflow.run_id\": \"$run_id\"}}}" | python -c 'import json,sys; print(json.load(sys.stdin)["count"])')
 
+case "$DATA_ROOT" in
+  file://*) data_dir="${DATA_ROOT#file://}" ;;
+  *) echo "[demo] DATA_ROOT=$DATA_ROOT is not local; the demo writes its data under file://" >&2; exit 1 ;;
+esac
+end=$(date -u +%F)
+start=$(date -u -d "$end - 60 days" +%F)
+python -m include.anomaly.demo_data --root "$data_dir" --start "$start" --end "$end" --regions 8
+echo "[demo] running hourly_anomaly_detection for the 14 days before $end" >&2
+mkdir -p "$STATE_DIR/logs"
+python -m scripts.demo_pipeline --days 14 --end "$end" --summary "$STATE_DIR/demo-summary.txt" \
+  >"$STATE_DIR/logs/demo-pipeline.log" 2>&1 \
+  || { tail -n 40 "$STATE_DIR/logs/demo-pipeline.log" >&2; echo "[demo] pipeline failed (log: $STATE_DIR/logs/demo-pipeline.log)" >&2; exit 1; }
+echo
+cat "$STATE_DIR/demo-summary.txt"
+
+sleep 1  # the indices refresh every second
+count() { curl -fsS "http://127.0.0.1:$ES_PORT/$1/_count" | python -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
 cat <<TXT
 
-Local stack is ready:
-  Elasticsearch   http://127.0.0.1:$ES_PORT   (scripts/elasticsearch.sh status | stop)
-  Airflow home    $AIRFLOW_HOME   (make up starts the UI on http://localhost:$AIRFLOW_PORT)
-  MLflow store    $MLFLOW_TRACKING_URI
-                  UI: . scripts/env.sh && mlflow ui --backend-store-uri "\$MLFLOW_TRACKING_URI"
-  stack_check     passed: Airflow reached Elasticsearch and the MLflow registry
-  task health     $health_docs documents for run $run_id in task-health-* (started/completed per task + run summary)
-                  spool and dead letters: make task-health-status
-
-Not there yet: the hourly_anomaly_detection pipeline (issue 4) and the Kibana dashboards
-(issue 5). Until they land, this demo proves the stack and task-health logging work; it runs
-no anomaly detection.
-Stop Elasticsearch with: make es-down
+Documents in Elasticsearch (http://127.0.0.1:$ES_PORT):
+  task-health-*   $(count 'task-health-*')   (task_execution / model_execution / dag_run events)
+  anomalies       $(count anomalies)   (one per region-day, _id = region|date)
+Outputs:          $data_dir/anomalies/date=YYYY-MM-DD/anomalies.parquet
+Run log:          $STATE_DIR/logs/demo-pipeline.log
+Airflow UI:       make up, then http://localhost:$AIRFLOW_PORT (login printed by make up)
+MLflow UI:        . scripts/env.sh && mlflow ui --backend-store-uri "\$MLFLOW_TRACKING_URI"
+Stop Elasticsearch: make es-down
 TXT

@@ -28,6 +28,9 @@ export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://localhost:$AIRFLOW_PORT/e
 # Pick up new DAG files within seconds instead of the default 5 minutes.
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
 
+# Where the pipeline reads landing data and writes its output (any ObjectStoragePath URI).
+export DATA_ROOT="${DATA_ROOT:-file://$STATE_DIR/data}"
+
 # MLflow: tracking and registry on SQLite in the state directory.
 export MLFLOW_TRACKING_URI="${MLFLOW_TRACKING_URI:-sqlite:///$STATE_DIR/mlflow/mlflow.db}"
 
