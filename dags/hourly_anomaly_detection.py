@@ -88,7 +88,10 @@ def hourly_anomaly_detection() -> None:
     def make_shards(found: dict, **context) -> list[list[str]]:
         from include.anomaly import pipeline
 
-        return pipeline.shards(found["regions"], context["params"]["shard_size"])
+        # Unscorable regions go to the detect step too, which counts them in
+        # details.failed_predictions: the model_execution documents account for every region.
+        regions = found["regions"] + sorted(found["unscorable"])
+        return pipeline.shards(regions, context["params"]["shard_size"])
 
     @task
     def persist(day: str, detected: list[dict]) -> dict:
