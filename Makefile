@@ -56,7 +56,7 @@ airflow-status:  ## is the local Airflow up, and where
 task-health-templates: venv  ## install the task-health index template into elasticsearch_default
 	@$(ENV) python -m include.task_health install-templates
 
-task-health-replay: venv  ## re-send every spooled task-health event (same ids: no duplicates)
+task-health-replay: venv  ## re-send every spooled task-health event and detection row (same ids: no duplicates)
 	@$(ENV) python -m include.task_health replay
 
 task-health-status: venv  ## how many events are spooled / dead-lettered, and where

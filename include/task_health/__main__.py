@@ -1,8 +1,8 @@
 """Task-health commands: `python -m include.task_health {install-templates|replay|status}`.
 
 - install-templates  put the project's index templates into the cluster (idempotent)
-- replay             re-send every spooled event (same ids: nothing is duplicated)
-- status             spooled / dead-lettered counts and where the files are
+- replay             re-send every spooled event and detection row (same ids: nothing is duplicated)
+- status             spooled / dead-lettered counts and where the files are, per index template
 The cluster is the Airflow connection in TASK_HEALTH_CONN_ID (default elasticsearch_default).
 """
 
@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import asdict
 
-from include.task_health.emitter import anomalies_shipper_for, current_shipper
+from include.task_health.emitter import anomalies_shipper_for, shipper_for
 from include.task_health.settings import TaskHealthSettings
 from include.task_health.shipper import describe
 
@@ -28,34 +28,33 @@ def main(argv: list[str]) -> int:
     parser.add_argument("command", choices=["install-templates", "replay", "status"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    shipper = current_shipper()
+    settings = TaskHealthSettings.from_env()
+    # Task-health documents and detection rows each have a shipper (template + spool): every
+    # command acts on both, so no spooled row is left behind.
+    shippers = {s.template.name: s for s in (shipper_for(settings), anomalies_shipper_for(settings))}
     if args.command == "install-templates":
-        settings = TaskHealthSettings.from_env()
         try:
-            written = [s.template.name for s in (shipper, anomalies_shipper_for(settings)) if s.install_template()]
+            written = [name for name, s in shippers.items() if s.install_template()]
         except Exception as err:
-            print(
-                f"cannot install the index templates through connection {settings.conn_id!r}: {describe(err)}",
-                file=sys.stderr,
-            )
+            problem = f"cannot install the index templates through connection {settings.conn_id!r}"
+            print(f"{problem}: {describe(err)}", file=sys.stderr)
             return 1
         print(json.dumps({"written": written}))
     elif args.command == "replay":
-        result = shipper.replay()
-        print(json.dumps(asdict(result) | {"still_spooled": shipper.spool.count()}))
-        return 0 if shipper.spool.count() == 0 else 1
+        report = {name: asdict(s.replay()) | {"still_spooled": s.spool.count()} for name, s in shippers.items()}
+        print(json.dumps(report))
+        return 0 if all(r["still_spooled"] == 0 for r in report.values()) else 1
     else:
-        spool = shipper.spool
-        print(
-            json.dumps(
-                {
-                    "spool": str(spool.path),
-                    "spooled": spool.count(),
-                    "dead_letter": str(spool.deadletter_path),
-                    "dead_lettered": spool.count(spool.deadletter_path),
-                }
-            )
-        )
+        report = {
+            name: {
+                "spool": str(s.spool.path),
+                "spooled": s.spool.count(),
+                "dead_letter": str(s.spool.deadletter_path),
+                "dead_lettered": s.spool.count(s.spool.deadletter_path),
+            }
+            for name, s in shippers.items()
+        }
+        print(json.dumps(report))
     return 0
 
 

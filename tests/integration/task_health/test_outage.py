@@ -68,7 +68,9 @@ def replay_command() -> dict:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report[os.environ["ANOMALIES_INDEX"]]["still_spooled"] == 0
+    return report[os.environ["TASK_HEALTH_INDEX_PREFIX"]]
 
 
 def test_nothing_is_lost_while_elasticsearch_is_down(outage) -> None:
