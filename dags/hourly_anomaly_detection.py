@@ -85,12 +85,10 @@ def hourly_anomaly_detection() -> None:
         return pipeline.choose_model(date.fromisoformat(day), context["params"]["retrain"], pipeline.data_root())
 
     @task
-    def make_shards(found: dict, **context) -> list[list[str]]:
+    def make_shards(found: dict, model: dict, **context) -> list[list[str]]:
         from include.anomaly import pipeline
 
-        # Unscorable regions go to the detect step too, which counts them in
-        # details.failed_predictions: the model_execution documents account for every region.
-        regions = found["regions"] + sorted(found["unscorable"])
+        regions = pipeline.regions_to_score(found, model["regions"], context["params"]["regions"])
         return pipeline.shards(regions, context["params"]["shard_size"])
 
     @task
@@ -107,7 +105,7 @@ def hourly_anomaly_detection() -> None:
     found >> model
     detected = DetectAnomaliesOperator.partial(
         task_id="detect", day=day, model=model, quantile="{{ params.threshold_quantile }}"
-    ).expand(regions=make_shards(found))
+    ).expand(regions=make_shards(found, model))
     persist(day, detected.output)
 
 

@@ -22,7 +22,7 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
 
         from include.anomaly import pipeline
 
-        out = pipeline.detect(
+        out: dict[str, Any] = pipeline.detect(
             date.fromisoformat(self.day),
             list(self.regions),
             self.model,
@@ -30,10 +30,13 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
             pipeline.data_root(),
             context["run_id"],
         )
+        for region, why in sorted(out["unscorable"].items()):
+            self.log.warning("region %s not scored: %s", region, why)
         return ModelRun(
             model_version=str(self.model["version"]),
             anomalies_count=sum(1 for r in out["rows"] if r["is_anomaly"]),
             successful_predictions=len(out["rows"]),
             failed_predictions=len(out["unscorable"]),
             output=out,
+            details={"unscorable_regions": sorted(out["unscorable"])},
         )

@@ -33,6 +33,10 @@ class PartitionError(ValueError):
     """The day's partition cannot be read; the message names the file and the problem."""
 
 
+class PartitionMissing(PartitionError):
+    """No partition for the day (yet): unlike bad data, data landing late can fix this."""
+
+
 @dataclass
 class PartitionReport:
     """What reading one partition found, for logs, XCom and task-health details."""
@@ -74,7 +78,7 @@ def _read_file(path: Any) -> pd.DataFrame:
 
 def _data_files(partition: Any) -> list[Any]:
     if not partition.exists():
-        raise PartitionError(f"{partition}: partition missing (no data landed for this day)")
+        raise PartitionMissing(f"{partition}: partition missing (no data landed for this day)")
     files = sorted((p for p in partition.iterdir() if _suffix(p.name) in READERS), key=lambda p: p.name)
     if not files:
         raise PartitionError(f"{partition}: no .csv or .parquet files in the partition")

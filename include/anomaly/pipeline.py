@@ -9,6 +9,7 @@ when the run was asked for. Data lives under `DATA_ROOT` (an `ObjectStoragePath`
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from datetime import date, datetime, timedelta
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+log = logging.getLogger(__name__)
 
 
 def data_root() -> Any:
@@ -34,23 +37,49 @@ def resolve_day(param_date: str | None, data_interval_start: datetime | None, ru
 
 
 def extract(day: date, regions: list[str] | None, root: Any) -> dict[str, Any]:
-    """Validate the day's partition; returns the validation report and the regions to score."""
-    from include.anomaly.history import partition_path
-    from include.anomaly.partition import read_partition, region_days
+    """Validate the day's partition; returns the validation report and the regions to score.
 
-    rows, report = read_partition(partition_path(root, day), day)
-    found = region_days(rows, expected_regions=regions or None)
+    Bad data fails the task at once (AirflowFailException: retrying reads the same bytes); a
+    missing partition fails normally, so the task's retries give late data time to land.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from include.anomaly.history import partition_path
+    from include.anomaly.partition import PartitionError, PartitionMissing, read_partition, region_days
+    from include.anomaly.settings import PipelineSettings
+
+    partition = partition_path(root, day)
+    try:
+        rows, report = read_partition(partition, day)
+    except PartitionMissing:
+        raise
+    except PartitionError as err:
+        raise AirflowFailException(str(err)) from err
+    found = region_days(rows, regions or None, PipelineSettings.from_env().max_missing_hours)
     if not found.regions:
         problems = "; ".join(f"{r}: {why}" for r, why in sorted(found.unscorable.items())) or "no rows"
-        raise ValueError(f"{partition_path(root, day)}: no region-day of {day} can be scored ({problems})")
+        bad = ", ".join(f"{n} {reason}" for reason, n in sorted(report.bad_rows.items())) or "none"
+        raise AirflowFailException(f"{partition}: no region-day of {day} can be scored ({problems}); bad rows: {bad}")
+    log.info("%s: %d rows read, %d valid, bad rows %s", partition, report.rows_read, report.rows_valid, report.bad_rows)
+    for region, why in sorted(found.unscorable.items()):
+        log.warning("%s: region %s cannot be scored: %s", partition, region, why)
     return {**report.as_dict(), "regions": found.regions, "unscorable": found.unscorable}
 
 
 def choose_model(day: date, retrain: bool, root: Any) -> dict[str, Any]:
     from include.anomaly.history import load_history
     from include.anomaly.registry import select_or_train
+    from include.anomaly.settings import PipelineSettings
 
-    _, choice = select_or_train(day, lambda start, end: load_history(root, start, end), retrain=retrain)
+    settings = PipelineSettings.from_env()
+    detector, choice = select_or_train(
+        day,
+        lambda start, end: load_history(root, start, end, settings.max_missing_hours),
+        window_days=settings.training_window_days,
+        retrain_every_days=settings.retrain_every_days,
+        min_training_days=settings.min_training_days,
+        retrain=retrain,
+    )
     return {
         "name": choice.name,
         "version": choice.version,
@@ -58,7 +87,18 @@ def choose_model(day: date, retrain: bool, root: Any) -> dict[str, Any]:
         "train_end": choice.train_end.isoformat(),
         "trained_now": choice.trained_now,
         "champion": choice.champion,
+        "regions": sorted(detector.profiles),
     }
+
+
+def regions_to_score(found: dict[str, Any], model_regions: list[str], requested: list[str] | None) -> list[str]:
+    """Every region the detect step must account for: the scorable ones, the unscorable ones
+    and, when no regions were requested, the model's regions that sent no data at all, so
+    `details.failed_predictions` counts a region that went silent instead of forgetting it."""
+    regions = list(found["regions"]) + sorted(found["unscorable"])
+    if not requested:
+        regions += sorted(set(model_regions) - set(regions))
+    return regions
 
 
 def shards(regions: list[str], shard_size: int) -> list[list[str]]:
@@ -75,12 +115,13 @@ def detect(day: date, regions: list[str], model: dict[str, Any], quantile: float
     from include.anomaly.detector import score_day
     from include.anomaly.history import partition_path
     from include.anomaly.partition import read_partition, region_days
+    from include.anomaly.settings import PipelineSettings
 
     mlflow_store.configure()
     version = MlflowClient().get_model_version(model["name"], model["version"])
     detector = registry.load(model["name"], version)
     rows, _ = read_partition(partition_path(root, day), day)
-    found = region_days(rows, expected_regions=regions)
+    found = region_days(rows, regions, PipelineSettings.from_env().max_missing_hours)
     frame, unknown = score_day(detector, found.regions, day, found.values, quantile)
     frame = frame.assign(model_name=model["name"], model_version=str(model["version"]), run_id=run_id)
     unscorable = {**found.unscorable, **dict.fromkeys(unknown, "region not in the model's training data")}

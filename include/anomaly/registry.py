@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,6 +27,7 @@ import numpy as np
 
 from include.anomaly import mlflow_store
 from include.anomaly.detector import Detector, train_detector
+from include.anomaly.settings import PipelineSettings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ HistoryLoader = Callable[[date, date], dict[tuple[str, date], np.ndarray]]
 
 
 def model_name() -> str:
-    return os.environ.get("ANOMALY_MODEL_NAME", "hourly_load_iforest")
+    return PipelineSettings.from_env().model_name
 
 
 def anchor_date(day: date, every_days: int) -> date:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import BaseOperator
 
@@ -19,9 +19,6 @@ from include.task_health.context import task_ref
 from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage
 from include.task_health.emitter import emit, never_raise
 from include.task_health.settings import TaskHealthSettings
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

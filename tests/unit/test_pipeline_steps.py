@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from include.anomaly.evaluation import quality
-from include.anomaly.pipeline import resolve_day, shards
+from include.anomaly.pipeline import regions_to_score, resolve_day, shards
 
 RUN_AFTER = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
 
@@ -40,3 +40,9 @@ def test_quality_figures() -> None:
     assert q["precision"] == pytest.approx(2 / 3) and q["recall"] == pytest.approx(2 / 3)
     assert q["f1"] == pytest.approx(2 / 3)
     assert quality([False], [False])["f1"] == 0.0
+
+
+def test_regions_to_score_account_for_silent_model_regions() -> None:
+    found = {"regions": ["b", "a"], "unscorable": {"c": "5 of 24 hours missing"}}
+    assert regions_to_score(found, ["a", "b", "c", "d", "e"], []) == ["b", "a", "c", "d", "e"]
+    assert regions_to_score(found, ["a", "d"], ["a", "b", "c"]) == ["b", "a", "c"], "requested regions only"
