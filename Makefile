@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 ENV := . scripts/env.sh &&
 
-.PHONY: help venv demo test lint format bench up down es-up es-down es-status airflow-init airflow-settings airflow-status \
+.PHONY: help venv demo evaluate test lint format bench up down es-up es-down es-status airflow-init airflow-settings airflow-status \
 	task-health-templates task-health-replay task-health-status constraints
 
 help:  ## list the targets
@@ -15,6 +15,9 @@ venv:  ## create .venv and install the pinned dependencies (idempotent)
 
 demo: venv  ## set up and run the main job on demo data (see README)
 	@scripts/demo.sh
+
+evaluate: venv  ## precision/recall/F1 of the flags vs the demo labels, START=YYYY-MM-DD END=YYYY-MM-DD (MLflow + ES)
+	@$(ENV) python -m include.anomaly.evaluation --start "$(START)" --end "$(END)"
 
 test: venv  ## install, start the services the tests need, run every test, stop what it started
 	@scripts/run_tests.sh

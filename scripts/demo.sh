@@ -3,7 +3,7 @@
 # Starts Elasticsearch, prepares Airflow (metadata DB + airflow_settings.yaml) and MLflow,
 # generates 60 days x 8 regions of demo data ending yesterday, runs hourly_anomaly_detection
 # for the last 14 days in date order (dag.test, one run per day), then prints a per-date
-# summary and the evaluation against the demo labels.
+# summary and the evaluation against the demo labels (python -m include.anomaly.evaluation).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$PROJECT_ROOT"
@@ -30,13 +30,17 @@ python -m scripts.demo_pipeline --days 14 --end "$end" --summary "$STATE_DIR/dem
   || { tail -n 40 "$STATE_DIR/logs/demo-pipeline.log" >&2; echo "[demo] pipeline failed (log: $STATE_DIR/logs/demo-pipeline.log)" >&2; exit 1; }
 echo
 cat "$STATE_DIR/demo-summary.txt"
+echo
+echo "Evaluation against the demo labels (logged to MLflow and as a model_evaluation document):"
+python -m include.anomaly.evaluation --start "$(date -u -d "$end - 14 days" +%F)" --end "$end" \
+  | grep -v '^{'
 
 sleep 1  # the indices refresh every second
 count() { curl -fsS "http://127.0.0.1:$ES_PORT/$1/_count" | python -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
 cat <<TXT
 
 Documents in Elasticsearch (http://127.0.0.1:$ES_PORT):
-  task-health-*   $(count 'task-health-*')   (task_execution / model_execution / dag_run events)
+  task-health-*   $(count 'task-health-*')   (task_execution / model_execution / dag_run / model_evaluation events)
   anomalies       $(count anomalies)   (one per region-day, _id = region|date)
 Outputs:          $data_dir/anomalies/date=YYYY-MM-DD/anomalies.parquet
 Run log:          $STATE_DIR/logs/demo-pipeline.log

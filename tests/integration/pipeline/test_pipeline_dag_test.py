@@ -4,7 +4,10 @@ task-health and `model_execution` documents, and the registry version and alias.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,6 +16,7 @@ import pandas as pd
 import pytest
 
 from include.anomaly.demo_data import DemoConfig, region_day, region_names, write_days
+from include.anomaly.evaluation import quality
 from include.anomaly.persist import FILE_NAME, anomaly_partition
 from include.anomaly.registry import anchor_date
 
@@ -20,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 DAY = date(2026, 2, 11)
 REGIONS = region_names(6)
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +96,48 @@ def test_registry_version_and_alias(pipeline_run) -> None:
     version = MlflowClient().get_model_version_by_alias("pipeline-test-model", "champion")
     assert str(version.version) == "1"
     assert version.tags["train_end"] == anchor_date(DAY, 7).isoformat() and version.tags["train_end"] <= DAY.isoformat()
+
+
+def evaluate_cli(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "include.anomaly.evaluation", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT, check=False)
+
+
+def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_root, es) -> None:
+    from mlflow import MlflowClient
+
+    from tests.conftest import SESSION_INDEX_PREFIX
+
+    done = evaluate_cli("--start", DAY.isoformat(), "--end", (DAY + timedelta(days=1)).isoformat())
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    with open(anomaly_partition(demo_root, DAY) / FILE_NAME, "rb") as handle:
+        flagged = pd.read_parquet(handle).set_index("region").is_anomaly.to_dict()
+    truth = {r: region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS}
+    assert report["region_days"] == len(REGIONS) and report["model_versions"] == ["1"]
+    assert report["model"] == quality([truth[r] for r in REGIONS], [flagged[r] for r in REGIONS])
+    assert set(report["baseline"]) == set(report["model"])
+
+    metrics = MlflowClient().get_run(report["mlflow_run_id"]).data.metrics
+    assert metrics["f1"] == pytest.approx(report["model"]["f1"])
+    assert metrics["baseline_f1"] == pytest.approx(report["baseline"]["f1"])
+    assert metrics["region_days"] == len(REGIONS)
+
+    es.indices.refresh(index=f"{SESSION_INDEX_PREFIX}-*")
+    hits = es.search(
+        index=f"{SESSION_INDEX_PREFIX}-*",
+        query={"term": {"details.mlflow_run_id": report["mlflow_run_id"]}},
+    )["hits"]["hits"]
+    assert len(hits) == 1
+    doc = hits[0]["_source"]
+    assert (doc["event"], doc["status"], doc["model_version"]) == ("model_evaluation", "completed", "1")
+    assert doc["details"]["f1"] == pytest.approx(report["model"]["f1"])
+    assert doc["details"]["baseline_f1"] == pytest.approx(report["baseline"]["f1"])
+    assert doc["airflow"]["data_interval_start"].startswith(DAY.isoformat())
+
+
+def test_evaluation_of_days_the_pipeline_did_not_run_is_refused(pipeline_run) -> None:
+    earlier = DAY - timedelta(days=1)  # demo data and labels, but no run
+    done = evaluate_cli("--start", earlier.isoformat(), "--end", (DAY + timedelta(days=1)).isoformat())
+    assert done.returncode == 2
+    assert f"anomalies/date={earlier.isoformat()}/anomalies.parquet: no pipeline output" in done.stderr
