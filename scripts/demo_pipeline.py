@@ -63,7 +63,8 @@ class DocumentCounter:
         return self.client.count(index=f"{self.settings.index_prefix}-*", query=query)["count"]
 
     def anomalies(self, day: date) -> int:
-        return self.client.count(index=self.settings.anomalies_index, query={"term": {"date": day.isoformat()}})["count"]
+        query = {"term": {"date": day.isoformat()}}
+        return self.client.count(index=self.settings.anomalies_index, query=query)["count"]
 
 
 if __name__ == "__main__":
