@@ -1,5 +1,5 @@
-"""A throw-away Airflow for benchmarks: own AIRFLOW_HOME, migrated SQLite DB, and a DAG bundle
-with `benchmarks/dags`. Call `prepare()` before anything imports Airflow."""
+"""A throw-away Airflow for benchmarks: own AIRFLOW_HOME, migrated SQLite DB, and DAG bundles
+(`benchmarks/dags` unless told otherwise). Call `prepare()` before anything imports Airflow."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import tempfile
 from pathlib import Path
 
 BENCH_DAGS = Path(__file__).resolve().parent / "dags"
+PROJECT_DAGS = Path(__file__).resolve().parents[1] / "dags"
 
 
-def prepare() -> Path:
+def prepare(dag_folders: dict[str, Path] | None = None) -> Path:
+    """`dag_folders`: {bundle name: folder}; `dag.test()` runs only DAGs a bundle holds."""
     if "airflow" in sys.modules:
         raise RuntimeError("prepare() must run before Airflow is imported")
     home = Path(tempfile.mkdtemp(prefix="airflow-bench-"))
@@ -27,10 +29,11 @@ def prepare() -> Path:
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
                 [
                     {
-                        "name": "bench-dags",
+                        "name": name,
                         "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                        "kwargs": {"path": str(BENCH_DAGS)},
+                        "kwargs": {"path": str(folder)},
                     }
+                    for name, folder in (dag_folders or {"bench-dags": BENCH_DAGS}).items()
                 ]
             ),
         }
@@ -39,10 +42,10 @@ def prepare() -> Path:
     return home
 
 
-def load_dag(dag_id: str):
+def load_dag(dag_id: str, folder: Path = BENCH_DAGS):
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(BENCH_DAGS))
+    bag = DagBag(dag_folder=str(folder))
     if bag.import_errors:
         raise RuntimeError(bag.import_errors)
     return bag.get_dag(dag_id)

@@ -74,7 +74,9 @@ def hourly_anomaly_detection() -> None:
 
         from include.anomaly import pipeline
 
-        return pipeline.extract(date.fromisoformat(day), context["params"]["regions"], pipeline.data_root())
+        return pipeline.extract(
+            date.fromisoformat(day), context["params"]["regions"], pipeline.data_root(), context["run_id"]
+        )
 
     @task(pool="model_registry")
     def choose_model(day: str, **context) -> dict:
@@ -92,12 +94,12 @@ def hourly_anomaly_detection() -> None:
         return pipeline.shards(regions, context["params"]["shard_size"])
 
     @task
-    def persist(day: str, detected: list[dict]) -> dict:
+    def persist(day: str, detected: list[dict], **context) -> dict:
         from datetime import date
 
         from include.anomaly import pipeline
 
-        return pipeline.persist(date.fromisoformat(day), list(detected), pipeline.data_root())
+        return pipeline.persist(date.fromisoformat(day), list(detected), pipeline.data_root(), context["run_id"])
 
     day = resolve_day()
     found = extract(day)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("timestamp", "region", "value")
 READERS = {".csv": "csv", ".parquet": "parquet"}
+NO_READINGS = "no valid readings for this day"
 OFFSET_AT_END = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$"  # a time, then its offset
 NAN_WORDS = ["", "nan", "none", "null", "na", "n/a"]
 
@@ -170,7 +171,7 @@ def region_days(
     unscorable: dict[str, str] = {}
     for region in expected_regions or []:
         if region not in wide.index:
-            unscorable[region] = "no valid readings for this day"
+            unscorable[region] = NO_READINGS
     if expected_regions:
         wide = wide.loc[[r for r in wide.index if r in set(expected_regions)]]
     missing = wide.isna().sum(axis=1)

@@ -36,8 +36,9 @@ def resolve_day(param_date: str | None, data_interval_start: datetime | None, ru
     return (run_after - timedelta(days=1)).date()
 
 
-def extract(day: date, regions: list[str] | None, root: Any) -> dict[str, Any]:
-    """Validate the day's partition; returns the validation report and the regions to score.
+def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dict[str, Any]:
+    """Validate the day's partition and stage its region-days for the detect shards; returns
+    the validation report and the regions to score.
 
     Bad data fails the task at once (AirflowFailException: retrying reads the same bytes); a
     missing partition fails normally, so the task's retries give late data time to land.
@@ -47,6 +48,7 @@ def extract(day: date, regions: list[str] | None, root: Any) -> dict[str, Any]:
     from include.anomaly.history import partition_path
     from include.anomaly.partition import PartitionError, PartitionMissing, read_partition, region_days
     from include.anomaly.settings import PipelineSettings
+    from include.anomaly.staging import write_region_days
 
     partition = partition_path(root, day)
     try:
@@ -60,6 +62,7 @@ def extract(day: date, regions: list[str] | None, root: Any) -> dict[str, Any]:
         problems = "; ".join(f"{r}: {why}" for r, why in sorted(found.unscorable.items())) or "no rows"
         bad = ", ".join(f"{n} {reason}" for reason, n in sorted(report.bad_rows.items())) or "none"
         raise AirflowFailException(f"{partition}: no region-day of {day} can be scored ({problems}); bad rows: {bad}")
+    write_region_days(root, day, run_id, found)
     log.info("%s: %d rows read, %d valid, bad rows %s", partition, report.rows_read, report.rows_valid, report.bad_rows)
     for region, why in sorted(found.unscorable.items()):
         log.warning("%s: region %s cannot be scored: %s", partition, region, why)
@@ -113,25 +116,23 @@ def detect(day: date, regions: list[str], model: dict[str, Any], quantile: float
 
     from include.anomaly import mlflow_store, registry
     from include.anomaly.detector import score_day
-    from include.anomaly.history import partition_path
-    from include.anomaly.partition import read_partition, region_days
-    from include.anomaly.settings import PipelineSettings
+    from include.anomaly.staging import read_region_days
 
     mlflow_store.configure()
     version = MlflowClient().get_model_version(model["name"], model["version"])
     detector = registry.load(model["name"], version)
-    rows, _ = read_partition(partition_path(root, day), day)
-    found = region_days(rows, regions, PipelineSettings.from_env().max_missing_hours)
+    found = read_region_days(root, day, run_id, regions)
     frame, unknown = score_day(detector, found.regions, day, found.values, quantile)
     frame = frame.assign(model_name=model["name"], model_version=str(model["version"]), run_id=run_id)
     unscorable = {**found.unscorable, **dict.fromkeys(unknown, "region not in the model's training data")}
     return {"rows": frame.to_dict("records"), "unscorable": unscorable}
 
 
-def persist(day: date, shard_outputs: list[dict], root: Any) -> dict[str, Any]:
+def persist(day: date, shard_outputs: list[dict], root: Any, run_id: str) -> dict[str, Any]:
     import pandas as pd
 
     from include.anomaly.persist import COLUMNS, index_actions, write_partition
+    from include.anomaly.staging import remove_region_days
     from include.task_health.emitter import anomalies_shipper_for
     from include.task_health.settings import TaskHealthSettings
 
@@ -140,6 +141,7 @@ def persist(day: date, shard_outputs: list[dict], root: Any) -> dict[str, Any]:
     path = write_partition(root, day, rows)
     actions = index_actions(rows, int(time.time() * 1000), index=settings.anomalies_index)
     shipped = anomalies_shipper_for(settings).ship(actions)
+    remove_region_days(root, day, run_id)
     return {
         "path": str(path),
         "rows": len(rows),

@@ -19,6 +19,7 @@ from include.anomaly.demo_data import DemoConfig, region_day, region_names, writ
 from include.anomaly.evaluation import quality
 from include.anomaly.persist import FILE_NAME, anomaly_partition
 from include.anomaly.registry import anchor_date
+from include.anomaly.staging import staging_file
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +60,7 @@ def test_the_partition_holds_one_scored_row_per_region(pipeline_run, demo_root) 
     assert set(rows.model_version) == {"1"} and set(rows.run_id) == {pipeline_run.run_id}
     truth = {r: region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS}
     assert dict(zip(rows.region, rows.is_anomaly, strict=True)) == truth
+    assert not staging_file(demo_root, DAY, pipeline_run.run_id).exists(), "persist removes the staged region-days"
 
 
 def test_documents_in_elasticsearch(pipeline_run, es) -> None:
