@@ -29,7 +29,8 @@ format: venv  ## apply ruff's fixes and formatting
 	@$(ENV) ruff check --fix . && ruff format .
 
 bench: venv es-up  ## run the benchmarks against the local Elasticsearch (see benchmarks/README.md)
-	@$(ENV) python -m benchmarks.bench_shipping && python -m benchmarks.bench_overhead
+	@$(ENV) python -m benchmarks.bench_shipping && python -m benchmarks.bench_overhead \
+		&& python -m benchmarks.bench_parse && python -m benchmarks.bench_scale
 
 up: venv es-up  ## Elasticsearch + Airflow standalone in the background; prints the UI URL and login
 	@scripts/airflow.sh start
