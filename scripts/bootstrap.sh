@@ -13,6 +13,8 @@ ensure_system_tools() {
   command -v curl >/dev/null || missing+=(curl)
   command -v unzip >/dev/null || missing+=(unzip)
   command -v mvn >/dev/null || missing+=(maven)
+  # Only to check docker-compose.yaml (tests/unit/test_compose.py): `config` needs no engine.
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
   ls /usr/lib/jvm/*/bin/java >/dev/null 2>&1 || [ -n "${ES_JAVA_HOME:-}" ] || missing+=(openjdk-21-jdk-headless)
   [ ${#missing[@]} -eq 0 ] && return
   if [ "$(id -u)" != 0 ]; then

@@ -28,6 +28,25 @@ export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://localhost:$AIRFLOW_PORT/e
 # Pick up new DAG files within seconds instead of the default 5 minutes.
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
 
+# Airflow's own task logs to Elasticsearch (opt-in; README "Airflow task logs in Elasticsearch").
+# The provider's remote logging: each task's supervisor bulk-writes the finished try's log file
+# into AIRFLOW_TASK_LOGS_INDEX (the local file stays), the UI reads it back by log_id and links
+# to Kibana Discover. JSON_FORMAT only matters to Airflow 2: Airflow 3 log files are JSON lines.
+export AIRFLOW_TASK_LOGS_TO_ES="${AIRFLOW_TASK_LOGS_TO_ES:-false}"
+export AIRFLOW_TASK_LOGS_INDEX="${AIRFLOW_TASK_LOGS_INDEX:-airflow-logs}"
+if [ "$AIRFLOW_TASK_LOGS_TO_ES" = true ]; then
+  export AIRFLOW__LOGGING__REMOTE_LOGGING=True
+  export AIRFLOW__LOGGING__DELETE_LOCAL_LOGS="${AIRFLOW__LOGGING__DELETE_LOCAL_LOGS:-False}"
+  export AIRFLOW__ELASTICSEARCH__HOST="${AIRFLOW__ELASTICSEARCH__HOST:-http://localhost:$ES_PORT}"
+  export AIRFLOW__ELASTICSEARCH__WRITE_TO_ES=True
+  export AIRFLOW__ELASTICSEARCH__JSON_FORMAT=True
+  export AIRFLOW__ELASTICSEARCH__TARGET_INDEX="$AIRFLOW_TASK_LOGS_INDEX"
+  # Read back from that index only (default: _all). A wildcard, because a missing index named
+  # exactly is a 404 that the provider re-raises; a pattern matching nothing is "not found".
+  export AIRFLOW__ELASTICSEARCH__INDEX_PATTERNS="$AIRFLOW_TASK_LOGS_INDEX*"
+  export AIRFLOW__ELASTICSEARCH__FRONTEND="${AIRFLOW__ELASTICSEARCH__FRONTEND:-http://localhost:5601/app/discover#/?_g=(time:(from:now-30d,to:now))&_a=(query:(language:kuery,query:'log_id: \"{log_id}\"'))}"
+fi
+
 # Where the pipeline reads landing data and writes its output (any ObjectStoragePath URI).
 export DATA_ROOT="${DATA_ROOT:-file://$STATE_DIR/data}"
 

@@ -1,6 +1,8 @@
 """A real Airflow (scheduler, dag processor, API server, triggerer: `airflow standalone`) for
 end-to-end tests, in its own AIRFLOW_HOME and port so it never shares a metadata DB with the
-`dag.test()` tests. Started once per session (≈ 30 s), stopped with its whole process group."""
+`dag.test()` tests. Started once per session (≈ 30 s), stopped with its whole process group.
+Its task logs also go to Elasticsearch, switched on as `scripts/env.sh` does it
+(AIRFLOW_TASK_LOGS_TO_ES=true), into an index of this session."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ES_PORT, SESSION_DIR
+from tests.conftest import ES_PORT, PROJECT_ROOT, SESSION_DIR, SESSION_INDEX_PREFIX
 
 PORT = int(os.environ.get("AIRFLOW_E2E_PORT", "8799"))
 BASE = f"http://localhost:{PORT}"
@@ -73,6 +75,25 @@ def _healthy() -> bool:
 
 E2E_PREFIX = f"th-e2e-{uuid.uuid4().hex[:10]}"
 E2E_PASSWORD = f"pw-{secrets.token_hex(16)}"
+E2E_TASK_LOGS_INDEX = f"{SESSION_INDEX_PREFIX}_airflow-logs"  # deleted with the session's indices
+REMOTE_LOGGING_KEYS = ("AIRFLOW__LOGGING__", "AIRFLOW__ELASTICSEARCH__")
+
+
+def task_logs_to_es_env(index: str) -> dict[str, str]:
+    """The Airflow settings `scripts/env.sh` exports with AIRFLOW_TASK_LOGS_TO_ES=true, taken from
+    the script itself so that the tests run what a developer switches on."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(REMOTE_LOGGING_KEYS)}
+    switched_on = {"AIRFLOW_TASK_LOGS_TO_ES": "true", "AIRFLOW_TASK_LOGS_INDEX": index, "ES_PORT": str(ES_PORT)}
+    result = subprocess.run(
+        ["bash", "-c", ". scripts/env.sh && env -0"],
+        env={**inherited, **switched_on},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pairs = (item.partition("=") for item in result.stdout.split("\0") if item)
+    return {key: value for key, _, value in pairs if key.startswith(REMOTE_LOGGING_KEYS)}
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +102,8 @@ def live_airflow_env(es_url: str) -> dict[str, str]:
     own index prefix through a connection with a (random) password."""
     home = SESSION_DIR / "airflow-e2e"
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith(REMOTE_LOGGING_KEYS)},
+        **task_logs_to_es_env(E2E_TASK_LOGS_INDEX),
         "TASK_HEALTH_INDEX_PREFIX": E2E_PREFIX,
         "TASK_HEALTH_SPOOL_DIR": str(home / "task_health"),
         "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(

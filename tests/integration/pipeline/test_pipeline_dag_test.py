@@ -8,42 +8,19 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
-from pathlib import Path
-from urllib.parse import urlparse
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 
-from include.anomaly.demo_data import DemoConfig, region_day, region_names, write_days
+from include.anomaly.demo_data import DemoConfig, region_day
 from include.anomaly.evaluation import quality
 from include.anomaly.persist import FILE_NAME, anomaly_partition
 from include.anomaly.registry import anchor_date
 from include.anomaly.staging import staging_file
+from tests.integration.pipeline.conftest import DAY, MODEL_NAME, PROJECT_ROOT, REGIONS
 
 pytestmark = pytest.mark.integration
-
-DAY = date(2026, 2, 11)
-REGIONS = region_names(6)
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def demo_root() -> Path:
-    root = Path(urlparse(os.environ["DATA_ROOT"]).path)
-    write_days(root, DAY - timedelta(days=40), DAY + timedelta(days=1), REGIONS, DemoConfig())
-    return root
-
-
-@pytest.fixture(scope="module")
-def pipeline_run(loaded_settings, demo_root, es_url, tmp_path_factory):
-    from airflow.dag_processing.dagbag import DagBag
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ANOMALY_MODEL_NAME", "pipeline-test-model")
-        dag = DagBag(dag_folder=str(Path(__file__).resolve().parents[3] / "dags")).get_dag("hourly_anomaly_detection")
-        run = dag.test(run_conf={"date": DAY.isoformat(), "shard_size": 4})
-        yield run
 
 
 def test_the_run_succeeds_and_every_task_ran(pipeline_run) -> None:
@@ -95,7 +72,7 @@ def test_documents_in_elasticsearch(pipeline_run, es) -> None:
 def test_registry_version_and_alias(pipeline_run) -> None:
     from mlflow import MlflowClient
 
-    version = MlflowClient().get_model_version_by_alias("pipeline-test-model", "champion")
+    version = MlflowClient().get_model_version_by_alias(MODEL_NAME, "champion")
     assert str(version.version) == "1"
     assert version.tags["train_end"] == anchor_date(DAY, 7).isoformat() and version.tags["train_end"] <= DAY.isoformat()
 

@@ -1,0 +1,178 @@
+"""Each Lens panel as the Elasticsearch search Kibana would run for it, so tests can prove a
+panel has data: its KQL query as a bool filter, its bucket columns as nested aggregations (in
+column order), its metrics inside the innermost bucket.
+
+Panels use a small KQL subset — `field: value`, `field: (a or b)`, `not …`, joined by `and` —
+which `kql_to_query` translates exactly and refuses otherwise (the validator runs it on every
+panel, so a query the translation would get wrong cannot ship).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from include.kibana.lens import RECORDS
+
+CLAUSE = re.compile(r"^(?P<not>not\s+)?(?P<field>[\w.@]+)\s*:\s*(?P<value>.+)$")
+VALUE = r'"[^"]*"|true|false|-?\d+(?:\.\d+)?'
+GROUP = re.compile(rf"^\(\s*(?P<values>(?:{VALUE})(?:\s+or\s+(?:{VALUE}))*)\s*\)$")
+METRIC_AGGS = {"average": "avg", "sum": "sum", "min": "min", "max": "max", "unique_count": "cardinality"}
+AUTO_DATE_INTERVAL = "1d"
+HISTOGRAM_BARS = 20
+
+
+class UnsupportedQuery(ValueError):
+    """A panel's KQL is outside the subset this module translates exactly."""
+
+
+def _value(text: str) -> Any:
+    if text.startswith('"'):
+        return text[1:-1]
+    if text in {"true", "false"}:
+        return text == "true"
+    return json.loads(text)
+
+
+def kql_clauses(kql: str) -> list[tuple[bool, str, list[Any]]]:
+    """[(negated, field, values)] of a KQL query in the supported subset."""
+    clauses = []
+    for part in re.split(r"\s+and\s+", kql.strip()) if kql.strip() else []:
+        match = CLAUSE.match(part.strip())
+        if not match:
+            raise UnsupportedQuery(f"cannot translate KQL clause {part!r}")
+        raw = match["value"].strip()
+        group = GROUP.match(raw)
+        if group:
+            values = [_value(v) for v in re.findall(VALUE, group["values"])]
+        elif re.fullmatch(VALUE, raw):
+            values = [_value(raw)]
+        else:
+            raise UnsupportedQuery(f"cannot translate KQL value {raw!r} in {part!r}")
+        clauses.append((bool(match["not"]), match["field"], values))
+    return clauses
+
+
+def kql_to_query(kql: str) -> dict[str, Any]:
+    filters: list[dict] = []
+    exclusions: list[dict] = []
+    for negated, field, values in kql_clauses(kql):
+        term = {"term": {field: values[0]}} if len(values) == 1 else {"terms": {field: values}}
+        (exclusions if negated else filters).append(term)
+    return {"bool": {"filter": filters, "must_not": exclusions}}
+
+
+def _metric_agg(column: dict[str, Any]) -> dict[str, Any] | None:
+    operation, field = column["operationType"], column["sourceField"]
+    if operation == "count":
+        return None
+    if operation in METRIC_AGGS:
+        return {METRIC_AGGS[operation]: {"field": field}}
+    if operation == "median":
+        return {"percentiles": {"field": field, "percents": [50]}}
+    if operation == "last_value":
+        sort_field = column["params"]["sortField"]
+        top = {"size": 1, "sort": [{sort_field: "desc"}], "fields": [field], "_source": False}
+        return {"filter": {"exists": {"field": field}}, "aggs": {"last": {"top_hits": top}}}
+    raise ValueError(f"no aggregation for Lens operation {operation!r}")
+
+
+def _bucket_agg(column: dict[str, Any], metric_names: dict[str, str], histogram_interval: float | None) -> dict:
+    operation, field, params = column["operationType"], column["sourceField"], column["params"]
+    if operation == "date_histogram":
+        interval = params.get("interval", "auto")
+        calendar_interval = AUTO_DATE_INTERVAL if interval == "auto" else interval
+        return {"date_histogram": {"field": field, "calendar_interval": calendar_interval}}
+    if operation == "terms":
+        agg: dict[str, Any] = {"field": field, "size": params["size"]}
+        order = params.get("orderBy", {})
+        if order.get("type") == "column":
+            agg["order"] = {metric_names.get(order["columnId"], "_count"): params["orderDirection"]}
+        return {"terms": agg}
+    if operation == "range" and params.get("type") == "histogram":
+        return {"histogram": {"field": field, "interval": histogram_interval or 1.0}}
+    raise ValueError(f"no aggregation for Lens bucket operation {operation!r}")
+
+
+def only_layer(attributes: dict[str, Any]) -> dict[str, Any]:
+    """The panel's one formBased layer (every project panel has exactly one)."""
+    (layer,) = attributes["state"]["datasourceStates"]["formBased"]["layers"].values()
+    return layer
+
+
+def panel_search(attributes: dict[str, Any], histogram_interval: float | None = None) -> dict[str, Any]:
+    """The search body (query + aggs) for one Lens panel's single layer."""
+    layer = only_layer(attributes)
+    columns = [(cid, layer["columns"][cid]) for cid in layer["columnOrder"]]
+    metrics = {cid: _metric_agg(c) for cid, c in columns if not c["isBucketed"]}
+    orderable = {cid: cid for cid, agg in metrics.items() if agg and next(iter(agg)) in METRIC_AGGS.values()}
+    aggs = {cid: agg for cid, agg in metrics.items() if agg is not None}
+    for cid, column in reversed([(cid, c) for cid, c in columns if c["isBucketed"]]):
+        bucket = _bucket_agg(column, orderable, histogram_interval)
+        order_by = column["params"].get("orderBy", {}).get("columnId")
+        if order_by in orderable:  # ES orders by a direct sub-aggregation only
+            aggs = {**aggs, order_by: metrics[order_by]}
+        aggs = {cid: {**bucket, **({"aggs": aggs} if aggs else {})}}
+    return {"size": 0, "query": kql_to_query(attributes["state"]["query"]["query"]), "aggs": aggs}
+
+
+def histogram_field(attributes: dict[str, Any]) -> str | None:
+    """The field of an automatic numeric histogram, whose bar width comes from the data's range."""
+    layer = only_layer(attributes)
+    for column in layer["columns"].values():
+        if column["operationType"] == "range" and column["params"].get("maxBars") == "auto":
+            return column["sourceField"]
+    return None
+
+
+def auto_interval(low: float | None, high: float | None) -> float:
+    """Bar width for `HISTOGRAM_BARS` bars over [low, high], as Lens's automatic histogram does."""
+    if low is None or high is None or high <= low:
+        return 1.0
+    return (high - low) / HISTOGRAM_BARS
+
+
+def metric_ids(attributes: dict[str, Any]) -> list[str]:
+    layer = only_layer(attributes)
+    return [cid for cid in layer["columnOrder"] if not layer["columns"][cid]["isBucketed"]]
+
+
+def last_values(bucket: dict[str, Any], cid: str) -> list[Any]:
+    """The value(s) of a `last_value` column in one bucket ([] when no document has the field)."""
+    hits = bucket.get(cid, {}).get("last", {}).get("hits", {}).get("hits", [])
+    return [value for hit in hits for values in hit.get("fields", {}).values() for value in values]
+
+
+def _has_value(bucket: dict[str, Any], cid: str) -> bool:
+    agg = bucket.get(cid)
+    if agg is None:
+        return False
+    if "last" in agg:
+        return bool(last_values(bucket, cid))
+    if "values" in agg:
+        return any(v is not None for v in agg["values"].values())
+    return agg.get("value") is not None
+
+
+def leaf_buckets(response: dict[str, Any], attributes: dict[str, Any]) -> list[dict[str, Any]]:
+    """The innermost buckets with documents, down the panel's bucket columns."""
+    layer = only_layer(attributes)
+    bucket_ids = [cid for cid in layer["columnOrder"] if layer["columns"][cid]["isBucketed"]]
+    level = [response.get("aggregations", {})]
+    for cid in bucket_ids:
+        level = [b for parent in level for b in parent[cid]["buckets"] if b["doc_count"] > 0]
+    return level
+
+
+def empty_metrics(response: dict[str, Any], attributes: dict[str, Any]) -> list[str]:
+    """Metric columns (ids) with no value in any bucket; `count` always has one."""
+    layer = only_layer(attributes)
+    leaves = leaf_buckets(response, attributes)
+    missing = []
+    for cid in metric_ids(attributes):
+        if layer["columns"][cid]["sourceField"] == RECORDS:
+            continue
+        if not any(_has_value(leaf, cid) for leaf in leaves):
+            missing.append(cid)
+    return missing

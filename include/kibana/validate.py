@@ -1,0 +1,295 @@
+"""Offline validation of the saved objects, since Kibana checks little on import and cannot run
+here: envelopes and version strings, every `…JSON` string, the dashboard grid, every reference
+resolving inside the set, and every Lens column against the index templates (the field exists,
+its type suits the operation). The facts come from `shared/KIBANA.md`.
+
+`validate(objects, fields_by_view)` returns the problems as readable lines; none means valid.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from include.kibana.lens import BUCKET_OPERATIONS, METRIC_OPERATIONS, RECORDS
+from include.kibana.queries import UnsupportedQuery, kql_clauses
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "elasticsearch"
+ENVELOPE_KEYS = {"type", "id", "attributes", "references", "coreMigrationVersion", "typeMigrationVersion", "managed"}
+TYPE_MIGRATION_VERSIONS = {"index-pattern": "8.0.0", "lens": "8.9.0", "dashboard": "8.9.0"}
+DASHBOARD_KEYS = {
+    "title",
+    "description",
+    "panelsJSON",
+    "optionsJSON",
+    "timeRestore",
+    "timeFrom",
+    "timeTo",
+    "refreshInterval",
+    "kibanaSavedObjectMeta",
+}
+NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float"}
+AGGREGATABLE = NUMERIC | {"keyword", "date", "boolean", "ip"}
+FIELD_TYPES_FOR = {
+    "date_histogram": {"date"},
+    "terms": AGGREGATABLE - {"date"},
+    "range": NUMERIC,
+    "average": NUMERIC,
+    "sum": NUMERIC,
+    "median": NUMERIC,
+    "min": NUMERIC | {"date"},
+    "max": NUMERIC | {"date"},
+    "unique_count": AGGREGATABLE,
+    "last_value": AGGREGATABLE,
+}
+DATA_TYPES = {"string": {"keyword", "ip"}, "number": NUMERIC, "date": {"date"}, "boolean": {"boolean"}}
+VISUALIZATIONS = {"lnsXY", "lnsDatatable", "lnsMetric", "lnsHeatmap"}
+GRID_COLUMNS = 48
+
+
+def template_fields(file_name: str) -> dict[str, str]:
+    """{field path: type} of an index template, multi-fields included (`error_message.keyword`)."""
+    body = json.loads((TEMPLATE_DIR / file_name).read_text())
+
+    def walk(properties: dict[str, Any], prefix: str) -> Iterator[tuple[str, str]]:
+        for name, spec in properties.items():
+            path = f"{prefix}{name}"
+            if "properties" in spec:
+                yield from walk(spec["properties"], f"{path}.")
+                continue
+            yield path, spec.get("type", "object")
+            for sub, sub_spec in spec.get("fields", {}).items():
+                yield f"{path}.{sub}", sub_spec["type"]
+
+    return dict(walk(body["template"]["mappings"]["properties"], ""))
+
+
+def project_fields_by_view() -> dict[str, dict[str, str]]:
+    from include.kibana.dashboards import ANOMALIES_VIEW, TASK_HEALTH_VIEW
+
+    return {
+        TASK_HEALTH_VIEW: template_fields("task_health_template.json"),
+        ANOMALIES_VIEW: template_fields("anomalies_template.json"),
+    }
+
+
+def parse_ndjson(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    objects, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as err:
+            problems.append(f"line {number}: not JSON ({err})")
+            continue
+        if isinstance(value, dict):
+            objects.append(value)
+        else:
+            problems.append(f"line {number}: not a JSON object")
+    return objects, problems
+
+
+def _json_string(owner: str, name: str, value: Any, problems: list[str]) -> Any:
+    if not isinstance(value, str):
+        problems.append(f"{owner}: {name} must be a JSON string, got {type(value).__name__}")
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        problems.append(f"{owner}: {name} does not parse ({err})")
+        return None
+
+
+def _check_column(owner: str, cid: str, column: dict, fields: dict[str, str], problems: list[str]) -> None:
+    operation, field = column.get("operationType"), column.get("sourceField")
+    where = f"{owner}: column {cid}"
+    if operation not in BUCKET_OPERATIONS | METRIC_OPERATIONS:
+        problems.append(f"{where}: unknown operation {operation!r}")
+        return
+    if column.get("isBucketed") != (operation in BUCKET_OPERATIONS):
+        problems.append(f"{where}: isBucketed does not match operation {operation}")
+    if operation == "count":
+        if field != RECORDS:
+            problems.append(f"{where}: count must use sourceField {RECORDS}")
+        return
+    if field not in fields:
+        problems.append(f"{where}: field {field!r} is not in the index template")
+        return
+    if fields[field] not in FIELD_TYPES_FOR[operation]:
+        problems.append(f"{where}: {operation} cannot use {field} of type {fields[field]}")
+    if fields[field] not in DATA_TYPES.get(column.get("dataType"), set()):
+        problems.append(f"{where}: dataType {column.get('dataType')!r} does not fit {field} ({fields[field]})")
+    params = column.get("params", {})
+    if operation == "last_value" and fields.get(params.get("sortField")) != "date":
+        problems.append(f"{where}: last_value needs a date sortField, got {params.get('sortField')!r}")
+
+
+def _accessors(visualization: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
+    """(layerId, column ids the visualization uses) per layer of any supported chart."""
+    layers = visualization.get("layers", [visualization])
+    for layer in layers:
+        used = [layer.get(k) for k in ("xAccessor", "yAccessor", "valueAccessor", "metricAccessor", "splitAccessor")]
+        used += layer.get("accessors", []) + [c.get("columnId") for c in layer.get("columns", [])]
+        yield layer.get("layerId"), [u for u in used if u]
+
+
+def check_lens(owner: str, attributes: dict, references: list[dict], views: dict, problems: list[str]) -> None:
+    """A by-value or stand-alone Lens visualization; `references` are its own (unprefixed)."""
+    if attributes.get("visualizationType") not in VISUALIZATIONS:
+        problems.append(f"{owner}: unknown visualizationType {attributes.get('visualizationType')!r}")
+    state = attributes.get("state", {})
+    layers = state.get("datasourceStates", {}).get("formBased", {}).get("layers")
+    if not layers:
+        problems.append(f"{owner}: no formBased layers")
+        return
+    ref_by_name = {r.get("name"): r for r in references}
+    for layer_id, layer in layers.items():
+        ref = ref_by_name.get(f"indexpattern-datasource-layer-{layer_id}")
+        if ref is None or ref.get("type") != "index-pattern":
+            problems.append(f"{owner}: layer {layer_id} has no index-pattern reference")
+        elif ref.get("id") not in views:
+            problems.append(f"{owner}: layer {layer_id} references data view {ref.get('id')!r}, not in the set")
+        else:
+            _check_layer(f"{owner}: layer {layer_id}", layer, views[ref["id"]], problems)
+            _check_query(owner, state.get("query", {}), views[ref["id"]], problems)
+    for layer_id, used in _accessors(state.get("visualization", {})):
+        if layer_id not in layers:
+            problems.append(f"{owner}: visualization layer {layer_id!r} is not a datasource layer")
+            continue
+        missing = [c for c in used if c not in layers[layer_id].get("columns", {})]
+        problems += [f"{owner}: visualization uses missing column {c}" for c in missing]
+
+
+def _check_layer(owner: str, layer: dict, fields: dict[str, str], problems: list[str]) -> None:
+    columns = layer.get("columns", {})
+    order = layer.get("columnOrder", [])
+    if sorted(order) != sorted(columns) or len(order) != len(set(order)):
+        problems.append(f"{owner}: columnOrder {order} does not match columns {list(columns)}")
+    if layer.get("incompleteColumns"):
+        problems.append(f"{owner}: incomplete columns")
+    for cid, column in columns.items():
+        _check_column(owner, cid, column, fields, problems)
+        target = column.get("params", {}).get("orderBy", {}).get("columnId")
+        if target and target not in columns:
+            problems.append(f"{owner}: column {cid} is ordered by missing column {target}")
+
+
+def _check_query(owner: str, query: dict, fields: dict[str, str], problems: list[str]) -> None:
+    if query.get("language") != "kuery":
+        problems.append(f"{owner}: query language must be kuery")
+        return
+    try:
+        clauses = kql_clauses(query.get("query", ""))
+    except UnsupportedQuery as err:
+        problems.append(f"{owner}: {err}")
+        return
+    for _, field, _ in clauses:
+        if field not in fields:
+            problems.append(f"{owner}: query field {field!r} is not in the index template")
+
+
+def _overlaps(a: dict, b: dict) -> bool:
+    apart_x = a["x"] >= b["x"] + b["w"] or b["x"] >= a["x"] + a["w"]
+    apart_y = a["y"] >= b["y"] + b["h"] or b["y"] >= a["y"] + a["h"]
+    return not (apart_x or apart_y)
+
+
+def check_dashboard(owner: str, obj: dict, views: dict, ids: set[tuple[str, str]], problems: list[str]) -> None:
+    attributes = obj["attributes"]
+    unknown = set(attributes) - DASHBOARD_KEYS
+    if unknown:
+        problems.append(f"{owner}: unknown attribute(s) {sorted(unknown)} (Kibana rejects them)")
+    _json_string(owner, "optionsJSON", attributes.get("optionsJSON"), problems)
+    search = attributes.get("kibanaSavedObjectMeta", {}).get("searchSourceJSON")
+    _json_string(owner, "kibanaSavedObjectMeta.searchSourceJSON", search, problems)
+    panels = _json_string(owner, "panelsJSON", attributes.get("panelsJSON"), problems) or []
+    references = obj.get("references", [])
+    used_refs: set[str] = set()
+    grids: dict[str, dict] = {}
+    for panel in panels:
+        index = panel.get("panelIndex")
+        own = [
+            {**r, "name": r["name"][len(index) + 1 :]} for r in references if r.get("name", "").startswith(f"{index}:")
+        ]
+        used_refs.update(f"{index}:{r['name']}" for r in own)
+        _check_panel(f"{owner}: panel {index}", panel, own, grids, views, problems)
+    for ref in references:
+        if (ref.get("type"), ref.get("id")) not in ids:
+            problems.append(f"{owner}: reference {ref.get('name')} -> {ref.get('type')}/{ref.get('id')} not in the set")
+        if ref.get("name") not in used_refs:
+            problems.append(f"{owner}: reference {ref.get('name')} belongs to no panel")
+
+
+def _canonical(references: list[dict]) -> list[str]:
+    return sorted(json.dumps(r, sort_keys=True) for r in references)
+
+
+def _check_panel(where: str, panel: dict, own: list[dict], grids: dict, views: dict, problems: list[str]) -> None:
+    """One dashboard panel: its place on the grid, and its Lens or its reference."""
+    index, grid = panel.get("panelIndex"), panel.get("gridData", {})
+    if grid.get("i") != index:
+        problems.append(f"{where}: gridData.i {grid.get('i')!r} differs from panelIndex")
+    if index in grids:
+        problems.append(f"{where}: duplicate panelIndex")
+    if not (grid.get("w", 0) > 0 and grid.get("h", 0) > 0 and 0 <= grid.get("x", -1) <= GRID_COLUMNS - grid["w"]):
+        problems.append(f"{where}: gridData {grid} does not fit the {GRID_COLUMNS}-column grid")
+    elif any(_overlaps(grid, other) for other in grids.values()):
+        problems.append(f"{where}: overlaps another panel")
+    grids[index] = grid
+    embedded = panel.get("embeddableConfig", {}).get("attributes")
+    if panel.get("type") == "lens" and embedded is not None:
+        if _canonical(embedded.get("references", [])) != _canonical(own):
+            problems.append(f"{where}: the panel's references are not hoisted to the dashboard as {index}:<name>")
+        check_lens(where, embedded, own, views, problems)
+    elif panel.get("panelRefName"):
+        if not any(r["name"] == panel["panelRefName"] for r in own):
+            problems.append(f"{where}: panelRefName {panel['panelRefName']!r} has no reference")
+    else:
+        problems.append(f"{where}: neither a by-value Lens panel nor a panel reference")
+
+
+def validate(objects: list[dict[str, Any]], fields_by_view: dict[str, dict[str, str]]) -> list[str]:
+    problems: list[str] = []
+    ids = {(o.get("type"), o.get("id")) for o in objects}
+    if len(ids) != len(objects):
+        problems.append("duplicate (type, id) in the set")
+    views: dict[str, dict[str, str]] = {}
+    for obj in objects:
+        _check_envelope(obj, problems)
+        if obj.get("type") == "index-pattern":
+            _check_data_view(obj, fields_by_view, views, problems)
+    for obj in objects:
+        owner = f"{obj.get('type')}/{obj.get('id')}"
+        if obj.get("type") == "dashboard":
+            check_dashboard(owner, obj, views, ids, problems)
+        elif obj.get("type") == "lens":
+            check_lens(owner, obj.get("attributes", {}), obj.get("references", []), views, problems)
+    return problems
+
+
+def _check_envelope(obj: dict, problems: list[str]) -> None:
+    owner = f"{obj.get('type')}/{obj.get('id')}"
+    if set(obj) != ENVELOPE_KEYS:
+        problems.append(f"{owner}: envelope keys {sorted(obj)} differ from {sorted(ENVELOPE_KEYS)}")
+    expected = TYPE_MIGRATION_VERSIONS.get(obj.get("type"))
+    if expected is None:
+        problems.append(f"{owner}: unsupported type")
+    elif obj.get("typeMigrationVersion") != expected:
+        problems.append(f"{owner}: typeMigrationVersion {obj.get('typeMigrationVersion')!r}, expected {expected}")
+
+
+def _check_data_view(obj: dict, fields_by_view: dict, views: dict, problems: list[str]) -> None:
+    owner = f"index-pattern/{obj.get('id')}"
+    fields = fields_by_view.get(obj.get("id"))
+    if fields is None:
+        problems.append(f"{owner}: no index template known for this data view")
+        return
+    views[obj["id"]] = fields
+    attributes = obj.get("attributes", {})
+    if fields.get(attributes.get("timeFieldName")) != "date":
+        problems.append(f"{owner}: time field {attributes.get('timeFieldName')!r} is not a date field")
+    formats = _json_string(owner, "fieldFormatMap", attributes.get("fieldFormatMap", "{}"), problems) or {}
+    problems += [f"{owner}: format for unknown field {f!r}" for f in formats if f not in fields]

@@ -1,0 +1,39 @@
+"""One demo day run through the pipeline DAG once per session (`dag.test()`, real MLflow
+registry and Elasticsearch), shared by the modules that check what it left behind."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from include.anomaly.demo_data import DemoConfig, region_names, write_days
+
+DAY = date(2026, 2, 11)
+REGIONS = region_names(6)
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+MODEL_NAME = "pipeline-test-model"
+
+
+@pytest.fixture(scope="session")
+def demo_root() -> Path:
+    root = Path(urlparse(os.environ["DATA_ROOT"]).path)
+    write_days(root, DAY - timedelta(days=40), DAY + timedelta(days=1), REGIONS, DemoConfig())
+    return root
+
+
+@pytest.fixture(scope="session")
+def pipeline_dag(loaded_settings):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("hourly_anomaly_detection")
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(pipeline_dag, demo_root, es_url):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANOMALY_MODEL_NAME", MODEL_NAME)
+        yield pipeline_dag.test(run_conf={"date": DAY.isoformat(), "shard_size": 4})

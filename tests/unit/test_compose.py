@@ -1,0 +1,164 @@
+"""docker-compose.yaml as Compose resolves it with the committed `.env.example`: the whole stack,
+start-up gated on health, one Elastic 9.x version, credentials only from `.env`, the Celery
+profile, task logs to Elasticsearch. `docker-compose config` needs no Docker engine; CI gets
+Debian's docker-compose from scripts/bootstrap.sh."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
+ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
+
+AIRFLOW_SERVICES = {"airflow-init", "api-server", "scheduler", "dag-processor", "triggerer", "celery-worker"}
+CELERY_SERVICES = {"redis", "celery-worker"}
+ONE_SHOT_SERVICES = {"airflow-init", "elasticsearch-setup"}
+REQUIRED_SERVICES = (
+    AIRFLOW_SERVICES
+    | CELERY_SERVICES
+    | ONE_SHOT_SERVICES
+    | {
+        "postgres",
+        "mlflow-db",
+        "mlflow",
+        "elasticsearch",
+        "kibana",
+    }
+)
+SECRETS = (
+    "AIRFLOW_ADMIN_PASSWORD",
+    "AIRFLOW_JWT_SECRET",
+    "AIRFLOW_API_SECRET_KEY",
+    "POSTGRES_PASSWORD",
+    "MLFLOW_DB_PASSWORD",
+    "ELASTIC_PASSWORD",
+    "KIBANA_SYSTEM_PASSWORD",
+)
+
+
+def example_env() -> dict[str, str]:
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def command_text(service: dict[str, Any]) -> str:
+    command = service["command"]
+    return command if isinstance(command, str) else " ".join(command)
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, dict[str, Any]]:
+    """Every service, the `celery` profile's included, with `.env.example` as the only input."""
+    if shutil.which("docker-compose") is None:
+        reason = "docker-compose is not installed (scripts/bootstrap.sh installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    command = ["docker-compose", "--profile", "celery", "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE)]
+    # Only PATH and HOME: a variable of the caller's shell would win over the env file.
+    isolated = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")}
+    result = subprocess.run([*command, "config"], env=isolated, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def test_the_stack_has_every_service(services) -> None:
+    assert services.keys() >= REQUIRED_SERVICES, f"missing: {sorted(REQUIRED_SERVICES - services.keys())}"
+
+
+def test_every_long_running_service_has_a_healthcheck(services) -> None:
+    for name, service in services.items():
+        if name not in ONE_SHOT_SERVICES:
+            check = service.get("healthcheck", {})
+            assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+
+
+def test_services_start_only_once_what_they_need_is_healthy_or_done(services) -> None:
+    for name, service in services.items():
+        for dependency, spec in service.get("depends_on", {}).items():
+            expected = "service_completed_successfully" if dependency in ONE_SHOT_SERVICES else "service_healthy"
+            assert spec["condition"] == expected, f"{name} -> {dependency}: {spec}"
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        assert "airflow-init" in services[name]["depends_on"], f"{name} may start before the DB is migrated"
+
+
+def test_elasticsearch_and_kibana_run_the_same_9x_version(services) -> None:
+    repositories = {
+        "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch",
+        "elasticsearch-setup": "docker.elastic.co/elasticsearch/elasticsearch",
+        "kibana": "docker.elastic.co/kibana/kibana",
+    }
+    tags = set()
+    for name, repository in repositories.items():
+        image, _, tag = services[name]["image"].rpartition(":")
+        assert image == repository, services[name]["image"]
+        tags.add(tag)
+    assert len(tags) == 1, f"Elastic versions differ: {tags}"
+    assert re.fullmatch(r"9\.\d+\.\d+", tags.pop())
+
+
+def test_credentials_come_only_from_the_env_file(services) -> None:
+    text = COMPOSE_FILE.read_text()
+    env = example_env()
+    for name in SECRETS:
+        assert f"${{{name}" in text, f"{name} from .env is not used"
+        assert env[name] not in text, f"the example value of {name} is written in docker-compose.yaml"
+    # Passwords in URLs and JSON are variables too (or a printf placeholder filled from one).
+    masked = re.sub(r"\$\{[^}]*\}", "${}", text)
+    passwords = re.findall(r"://[^/\s@:]+:([^/\s@]+)@", masked) + re.findall(r'"password":\s*"([^"]*)"', masked)
+    assert passwords and set(passwords) <= {"${}", "%s"}, passwords
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", text))
+    assert used <= env.keys(), f"not in .env.example: {sorted(used - env.keys())}"
+    # ... and they reach their consumers.
+    assert services["elasticsearch"]["environment"]["ELASTIC_PASSWORD"] == env["ELASTIC_PASSWORD"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == env["POSTGRES_PASSWORD"]
+
+
+def test_the_celery_profile_adds_redis_and_workers_only(services) -> None:
+    for name, service in services.items():
+        assert service.get("profiles", []) == (["celery"] if name in CELERY_SERVICES else []), name
+    assert command_text(services["celery-worker"]) == "airflow celery worker"
+    assert services["scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+
+
+def test_airflow_services_log_tasks_to_elasticsearch_and_reach_mlflow(services) -> None:
+    from airflow.providers.elasticsearch.get_provider_info import get_provider_info
+
+    options = get_provider_info()["config"]["elasticsearch"]["options"]
+    example = example_env()
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        es_options = {key.removeprefix("AIRFLOW__ELASTICSEARCH__").lower() for key in env if "__ELASTICSEARCH__" in key}
+        assert es_options <= options.keys(), f"{name}: unknown [elasticsearch] options {es_options - options.keys()}"
+        assert env["AIRFLOW__LOGGING__REMOTE_LOGGING"] == "True"
+        assert env["AIRFLOW__ELASTICSEARCH__WRITE_TO_ES"] == "True"
+        assert env["AIRFLOW__ELASTICSEARCH__JSON_FORMAT"] == "True"
+        assert env["AIRFLOW__ELASTICSEARCH__TARGET_INDEX"] == "airflow-logs"
+        assert env["AIRFLOW__ELASTICSEARCH__HOST"].endswith("@elasticsearch:9200")
+        frontend = env["AIRFLOW__ELASTICSEARCH__FRONTEND"]
+        assert frontend.startswith(f"http://localhost:{example['KIBANA_PORT']}/app/discover") and "{log_id}" in frontend
+        connection = json.loads(env["AIRFLOW_CONN_ELASTICSEARCH_DEFAULT"])
+        assert connection["conn_type"] == "elasticsearch" and connection["host"] == "elasticsearch"
+        assert connection["password"] == example["ELASTIC_PASSWORD"]
+        assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+
+
+def test_the_init_job_migrates_installs_templates_and_imports_dashboards(services) -> None:
+    script = command_text(services["airflow-init"])
+    steps = ["airflow db migrate", "python -m include.task_health install-templates", "python -m include.kibana import"]
+    positions = [script.find(step) for step in steps]
+    assert -1 not in positions and positions == sorted(positions), script
+    env = services["airflow-init"]["environment"]
+    assert env["KIBANA_URL"] == "http://kibana:5601" and env["KIBANA_USERNAME"] == "elastic"
+    assert env["KIBANA_PASSWORD"] == example_env()["ELASTIC_PASSWORD"]
+    assert "--serve-artifacts" in command_text(services["mlflow"])
