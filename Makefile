@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 ENV := . scripts/env.sh &&
 
-.PHONY: help venv demo evaluate test lint format bench up down es-up es-down es-status airflow-init airflow-settings airflow-status \
+.PHONY: help venv demo evaluate kibana-build kibana-validate kibana-import test lint format bench up down es-up es-down es-status airflow-init airflow-settings airflow-status \
 	task-health-templates task-health-replay task-health-status constraints
 
 help:  ## list the targets
@@ -18,6 +18,15 @@ demo: venv  ## set up and run the main job on demo data (see README)
 
 evaluate: venv  ## precision/recall/F1 of the flags vs the demo labels, START=YYYY-MM-DD END=YYYY-MM-DD (MLflow + ES)
 	@$(ENV) python -m include.anomaly.evaluation --start "$(START)" --end "$(END)"
+
+kibana-build: venv  ## regenerate include/kibana/task_health.ndjson from include/kibana/dashboards.py
+	@$(ENV) python -m include.kibana build
+
+kibana-validate: venv  ## check the dashboards offline against the index templates
+	@$(ENV) python -m include.kibana validate
+
+kibana-import: venv  ## import data views + dashboards into Kibana (KIBANA_URL/… or the kibana_default connection)
+	@$(ENV) python -m include.kibana import
 
 test: venv  ## install, start the services the tests need, run every test, stop what it started
 	@scripts/run_tests.sh

@@ -24,8 +24,8 @@ from include.kibana.lens import (
     terms,
 )
 
-TASK_HEALTH_VIEW = "airflow-anomaly-task-health"
-ANOMALIES_VIEW = "airflow-anomaly-anomalies"
+TASK_HEALTH_VIEW = "airflow-anomaly-data-task-health"
+ANOMALIES_VIEW = "airflow-anomaly-data-anomalies"
 GRID_COLUMNS = 48
 ENVELOPE = {"coreMigrationVersion": "8.8.0", "managed": False}
 DASHBOARD_OPTIONS = {"useMargins": True, "syncColors": False, "syncCursor": True, "hidePanelTitles": False}
