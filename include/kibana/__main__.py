@@ -2,7 +2,8 @@
 
 - build     write include/kibana/task_health.ndjson (data views + dashboards, default index names)
 - validate  check an NDJSON file offline against the index templates (default: the built file)
-- import    build for this deployment's index names (TASK_HEALTH_INDEX_PREFIX, ANOMALIES_INDEX),
+- import    build for this deployment's index names (TASK_HEALTH_INDEX_PREFIX, ANOMALIES_INDEX,
+            AIRFLOW_TASK_LOGS_INDEX),
             validate, and import into Kibana with overwrite (see importer.py for where and how)
 """
 
@@ -49,20 +50,21 @@ def _import() -> int:
     from include.task_health.settings import TaskHealthSettings
 
     settings = TaskHealthSettings.from_env()
-    text = to_ndjson(saved_objects(settings.index_prefix, settings.anomalies_index))
+    text = to_ndjson(saved_objects(settings.index_prefix, settings.anomalies_index, settings.task_logs_index))
     problems = _problems(text)
     if problems:
         print("not importing: the saved objects are invalid:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
-    target = kibana_target()
     try:
+        target = kibana_target()
         result = import_saved_objects(target, text)
     except KibanaImportError as err:
         print(f"kibana import failed: {err}", file=sys.stderr)
         return 1
     for error in result.errors:
         print(f"kibana import: {error}", file=sys.stderr)
-    print(f"kibana import into {target.url}: {result.success_count} object(s) imported, {len(result.errors)} failed")
+    counts = f"{result.success_count} object(s) imported, {len(result.errors)} failed"
+    print(f"kibana import into {target.display_url()}: {counts}")
     return 0 if result.ok else 1
 
 

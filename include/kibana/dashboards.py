@@ -1,4 +1,4 @@
-"""The project's Kibana saved objects: two data views and two dashboards of by-value Lens panels.
+"""The project's Kibana saved objects: three data views and two dashboards of by-value Lens panels.
 
 `saved_objects(index_prefix, anomalies_index)` builds them for any deployment's index names;
 `include/kibana/task_health.ndjson` is the build for the defaults (`python -m include.kibana
@@ -26,6 +26,7 @@ from include.kibana.lens import (
 
 TASK_HEALTH_VIEW = "airflow-anomaly-data-task-health"
 ANOMALIES_VIEW = "airflow-anomaly-data-anomalies"
+TASK_LOGS_VIEW = "airflow-anomaly-data-task-logs"
 GRID_COLUMNS = 48
 ENVELOPE = {"coreMigrationVersion": "8.8.0", "managed": False}
 DASHBOARD_OPTIONS = {"useMargins": True, "syncColors": False, "syncCursor": True, "hidePanelTitles": False}
@@ -243,7 +244,8 @@ def _saved_object(kind: str, object_id: str, attributes: dict, references: list[
     }
 
 
-def data_views(index_prefix: str, anomalies_index: str) -> list[dict[str, Any]]:
+def data_views(index_prefix: str, anomalies_index: str, task_logs_index: str) -> list[dict[str, Any]]:
+    """Task health, anomalies, and Airflow's task logs (for Discover, where the UI's log links go)."""
     return [
         _saved_object(
             "index-pattern",
@@ -260,6 +262,12 @@ def data_views(index_prefix: str, anomalies_index: str) -> list[dict[str, Any]]:
             "index-pattern",
             ANOMALIES_VIEW,
             {"title": anomalies_index, "name": "Anomalies", "timeFieldName": "date"},
+            [],
+        ),
+        _saved_object(
+            "index-pattern",
+            TASK_LOGS_VIEW,
+            {"title": f"{task_logs_index}*", "name": "Airflow task logs", "timeFieldName": "timestamp"},
             [],
         ),
     ]
@@ -293,9 +301,11 @@ def dashboard_object(board: Dashboard) -> dict[str, Any]:
     return _saved_object("dashboard", f"airflow-anomaly-{board.key}", attributes, references)
 
 
-def saved_objects(index_prefix: str = "task-health", anomalies_index: str = "anomalies") -> list[dict[str, Any]]:
+def saved_objects(
+    index_prefix: str = "task-health", anomalies_index: str = "anomalies", task_logs_index: str = "airflow-logs"
+) -> list[dict[str, Any]]:
     """Data views first: Kibana resolves a dashboard's references against the set it imports."""
-    return data_views(index_prefix, anomalies_index) + [dashboard_object(b) for b in dashboards()]
+    return data_views(index_prefix, anomalies_index, task_logs_index) + [dashboard_object(b) for b in dashboards()]
 
 
 def to_ndjson(objects: list[dict[str, Any]]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 IMPORT_PATH = "/api/saved_objects/_import"
 
@@ -33,6 +34,13 @@ class KibanaTarget:
         if self.api_key:
             headers["Authorization"] = f"ApiKey {self.api_key}"
         return headers
+
+    def display_url(self) -> str:
+        """The URL without any user:password part, for messages."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
     def import_url(self) -> str:
         space = f"/s/{self.space}" if self.space and self.space != "default" else ""
@@ -79,15 +87,25 @@ def target_from_connection(conn_id: str) -> KibanaTarget:
 
 
 def kibana_target() -> KibanaTarget:
-    return target_from_env() or target_from_connection(os.environ.get("KIBANA_CONN_ID", "kibana_default"))
+    found = target_from_env()
+    if found is not None:
+        return found
+    conn_id = os.environ.get("KIBANA_CONN_ID", "kibana_default")
+    try:
+        return target_from_connection(conn_id)
+    except Exception as err:  # AirflowNotFoundException, or a broken connection
+        raise KibanaImportError(
+            f"no KIBANA_URL and no usable Airflow connection {conn_id!r} ({type(err).__name__}); "
+            "set KIBANA_URL (+ KIBANA_USERNAME/KIBANA_PASSWORD or KIBANA_API_KEY) or add the connection"
+        ) from None
 
 
 def describe_errors(body: dict[str, Any]) -> list[str]:
     """One readable line per object Kibana did not import."""
     lines = []
     for error in body.get("errors", []):
-        title = error.get("meta", {}).get("title") or error.get("title") or ""
-        detail = error.get("error", {})
+        title = (error.get("meta") or {}).get("title") or error.get("title") or ""
+        detail = error.get("error") or {}
         reason = detail.get("type", "unknown")
         if reason == "missing_references":
             missing = ", ".join(f"{r.get('type')}/{r.get('id')}" for r in detail.get("references", []))
@@ -103,22 +121,34 @@ def describe_errors(body: dict[str, Any]) -> list[str]:
 def import_saved_objects(target: KibanaTarget, ndjson: str, timeout_s: float = 60.0) -> ImportResult:
     import requests
 
-    auth = (target.username, target.password or "") if target.username and not target.api_key else None
-    try:
-        response = requests.post(
-            target.import_url(),
-            headers=target.headers(),
-            auth=auth,
-            files={"file": ("airflow-anomaly-detection.ndjson", ndjson.encode(), "application/ndjson")},
-            timeout=timeout_s,
-        )
-    except requests.RequestException as err:
-        raise KibanaImportError(f"cannot reach Kibana at {target.url}: {type(err).__name__}") from None
-    if response.status_code != 200:
+    with requests.Session() as session:
+        # Credentials come from the target only: never from ~/.netrc or proxies' env, which
+        # would silently replace an API key with basic auth.
+        session.trust_env = False
+        auth = (target.username, target.password or "") if target.username and not target.api_key else None
         try:
-            message = response.json().get("message", response.text[:300])
-        except ValueError:
-            message = response.text[:300]
-        raise KibanaImportError(f"Kibana at {target.url} answered {response.status_code}: {message}")
-    body = response.json()
+            response = session.post(
+                target.import_url(),
+                headers=target.headers(),
+                auth=auth,
+                files={"file": ("airflow-anomaly-detection.ndjson", ndjson.encode(), "application/ndjson")},
+                timeout=timeout_s,
+            )
+        except requests.RequestException as err:
+            raise KibanaImportError(f"cannot reach Kibana at {target.display_url()}: {type(err).__name__}") from None
+    body = _json_or_none(response)
+    if response.status_code != 200:
+        message = body.get("message") if isinstance(body, dict) else None
+        raise KibanaImportError(
+            f"Kibana at {target.display_url()} answered {response.status_code}: {message or response.text[:300]}"
+        )
+    if not isinstance(body, dict):
+        raise KibanaImportError(f"Kibana at {target.display_url()} answered 200 without a JSON object (a proxy?)")
     return ImportResult(success_count=int(body.get("successCount", 0)), errors=describe_errors(body))
+
+
+def _json_or_none(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -67,11 +67,12 @@ def template_fields(file_name: str) -> dict[str, str]:
 
 
 def project_fields_by_view() -> dict[str, dict[str, str]]:
-    from include.kibana.dashboards import ANOMALIES_VIEW, TASK_HEALTH_VIEW
+    from include.kibana.dashboards import ANOMALIES_VIEW, TASK_HEALTH_VIEW, TASK_LOGS_VIEW
 
     return {
         TASK_HEALTH_VIEW: template_fields("task_health_template.json"),
         ANOMALIES_VIEW: template_fields("anomalies_template.json"),
+        TASK_LOGS_VIEW: template_fields("airflow_logs_template.json"),
     }
 
 

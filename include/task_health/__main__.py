@@ -1,6 +1,7 @@
 """Task-health commands: `python -m include.task_health {install-templates|replay|status}`.
 
-- install-templates  put the project's index templates into the cluster (idempotent)
+- install-templates  put the project's index templates into the cluster (idempotent): task
+                     health, anomalies, and Airflow's task logs (AIRFLOW_TASK_LOGS_INDEX)
 - replay             re-send every spooled event and detection row (same ids: nothing is duplicated)
 - status             spooled / dead-lettered counts and where the files are, per index template
 The cluster is the Airflow connection in TASK_HEALTH_CONN_ID (default elasticsearch_default).
@@ -20,6 +21,15 @@ from include.task_health.settings import TaskHealthSettings
 from include.task_health.shipper import describe
 
 
+def install_task_logs_template(settings: TaskHealthSettings) -> bool:
+    """The template for Airflow's own task logs (written by the provider, not by a shipper)."""
+    from include.task_health.es_client import TaskHealthElasticsearchHook
+    from include.task_health.templates import airflow_logs_template, ensure_template
+
+    client = TaskHealthElasticsearchHook(settings.conn_id, request_timeout=settings.request_timeout_s * 5).client
+    return ensure_template(client, airflow_logs_template(settings.task_logs_index))
+
+
 def main(argv: list[str]) -> int:
     # An operator's command on a machine with the metadata DB, like the scheduler: let the SDK
     # read connections from the DB too (outside a task it reads only env variables otherwise).
@@ -35,6 +45,8 @@ def main(argv: list[str]) -> int:
     if args.command == "install-templates":
         try:
             written = [name for name, s in shippers.items() if s.install_template()]
+            if install_task_logs_template(settings):
+                written.append(settings.task_logs_index)
         except Exception as err:
             problem = f"cannot install the index templates through connection {settings.conn_id!r}"
             print(f"{problem}: {describe(err)}", file=sys.stderr)

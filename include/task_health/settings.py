@@ -31,6 +31,7 @@ class TaskHealthSettings:
     sample_interval_s: float
     replay_batch_limit: int
     anomalies_index: str
+    task_logs_index: str  # where Airflow's remote logging writes task logs (AIRFLOW_TASK_LOGS_INDEX)
 
     @classmethod
     def from_env(cls) -> TaskHealthSettings:
@@ -47,4 +48,5 @@ class TaskHealthSettings:
             sample_interval_s=_float("TASK_HEALTH_SAMPLE_INTERVAL_S", 0.5),
             replay_batch_limit=int(_float("TASK_HEALTH_REPLAY_BATCH_LIMIT", 5000)),
             anomalies_index=os.environ.get("ANOMALIES_INDEX", "anomalies"),
+            task_logs_index=os.environ.get("AIRFLOW_TASK_LOGS_INDEX", "airflow-logs"),
         )

@@ -3,7 +3,11 @@
 - task health: `task_health_template.json`; the template's name and index pattern follow the
   configured index prefix (`<prefix>` and `<prefix>-*`), so a test or a second deployment with
   its own prefix gets its own template;
-- detection output: `anomalies_template.json`, for the `anomalies` index.
+- detection output: `anomalies_template.json`, for the `anomalies` index;
+- Airflow's own task logs: `airflow_logs_template.json`, for `<AIRFLOW_TASK_LOGS_INDEX>*`. The
+  provider writes whatever a log line holds; with dynamic mapping, a field that is a number in
+  one line and a string in another gets the later line rejected, silently. `dynamic: false`
+  keeps every line (unknown fields stay in `_source`) and maps the fields Airflow reads back.
 Installed idempotently before a shipper's first write in a process and by
 `python -m include.task_health install-templates`: a template is (re)written only when the
 cluster's copy is missing or differs in `version` or index patterns (one GET per process).
@@ -46,6 +50,13 @@ def anomalies_template(index: str = "anomalies") -> IndexTemplate:
     """The template for the detection output index."""
     body = copy.deepcopy(_template_file("anomalies_template.json"))
     body["index_patterns"] = [index]
+    return IndexTemplate(index, body)
+
+
+def airflow_logs_template(index: str = "airflow-logs") -> IndexTemplate:
+    """The template for Airflow's task-log indices `<index>*` (the provider's `target_index`)."""
+    body = copy.deepcopy(_template_file("airflow_logs_template.json"))
+    body["index_patterns"] = [f"{index}*"]
     return IndexTemplate(index, body)
 
 

@@ -106,6 +106,7 @@ def live_airflow_env(es_url: str) -> dict[str, str]:
         **task_logs_to_es_env(E2E_TASK_LOGS_INDEX),
         "TASK_HEALTH_INDEX_PREFIX": E2E_PREFIX,
         "TASK_HEALTH_SPOOL_DIR": str(home / "task_health"),
+        "AIRFLOW_TASK_LOGS_INDEX": E2E_TASK_LOGS_INDEX,
         "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(
             {
                 "conn_type": "elasticsearch",
@@ -131,6 +132,15 @@ def live_airflow_env(es_url: str) -> dict[str, str]:
 def live_airflow(live_airflow_env: dict[str, str]) -> Iterator[LiveAirflow]:
     home = Path(live_airflow_env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
+    # As a deployment does before its first run: the index templates, task logs' included.
+    subprocess.run(
+        [sys.executable, "-m", "include.task_health", "install-templates"],
+        env=live_airflow_env,
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     log_path = home / "standalone.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(

@@ -90,3 +90,14 @@ def test_the_ui_reads_the_log_back_from_elasticsearch_and_links_to_kibana(run_id
     url = requests.get(f"{path}/externalLogUrl/1", timeout=30).json()["url"]
     frontend = live_airflow.env["AIRFLOW__ELASTICSEARCH__FRONTEND"]
     assert url == frontend.format(log_id=quote(log_id_of(run_id, "say")))
+
+
+def test_the_log_index_has_the_projects_mapping(run_id, es) -> None:
+    """install-templates put the task-logs template in place before the first upload: fields the
+    UI reads back are mapped, anything else stays in `_source` unindexed (no mapping conflict can
+    drop a line)."""
+    (mapping,) = es.indices.get_mapping(index=E2E_TASK_LOGS_INDEX).values()
+    properties = mapping["mappings"]["properties"]
+    assert mapping["mappings"]["dynamic"] == "false"
+    assert properties["offset"]["type"] == "long" and properties["timestamp"]["type"] == "date"
+    assert properties["log_id"]["fields"]["keyword"]["type"] == "keyword"

@@ -35,6 +35,7 @@ def test_the_shipped_file_is_the_current_build_and_valid() -> None:
     assert {(o["type"], o["id"]) for o in objects} == {
         ("index-pattern", "airflow-anomaly-data-task-health"),
         ("index-pattern", "airflow-anomaly-data-anomalies"),
+        ("index-pattern", "airflow-anomaly-data-task-logs"),
         ("dashboard", "airflow-anomaly-task-health"),
         ("dashboard", "airflow-anomaly-model-runs"),
     }
@@ -82,8 +83,12 @@ def mutate(change: Callable[[list[dict]], None]) -> list[str]:
     return problems(objects)
 
 
+def first_dashboard(objects: list[dict]) -> dict:
+    return next(o for o in objects if o["type"] == "dashboard")
+
+
 def edit_first_panel(objects: list[dict], change: Callable[[dict], None]) -> None:
-    board = next(o for o in objects if o["type"] == "dashboard")
+    board = first_dashboard(objects)
     panels = json.loads(board["attributes"]["panelsJSON"])
     change(panels[0])
     board["attributes"]["panelsJSON"] = json.dumps(panels)
@@ -143,27 +148,27 @@ DEFECTS: dict[str, tuple[Callable[[list[dict]], None], str]] = {
         "overlaps another panel",
     ),
     "a dangling reference": (
-        lambda o: o[2]["references"][0].update(id="missing-view"),
+        lambda o: first_dashboard(o)["references"][0].update(id="missing-view"),
         "not in the set",
     ),
-    "a reference not hoisted": (lambda o: o[2]["references"].pop(0), "not hoisted to the dashboard"),
+    "a reference not hoisted": (lambda o: first_dashboard(o)["references"].pop(0), "not hoisted to the dashboard"),
     "an unknown dashboard attribute": (
-        lambda o: o[2]["attributes"].update(version=1),
+        lambda o: first_dashboard(o)["attributes"].update(version=1),
         "unknown attribute(s) ['version']",
     ),
     "panelsJSON as an object": (
-        lambda o: o[2]["attributes"].update(panelsJSON=[]),
+        lambda o: first_dashboard(o)["attributes"].update(panelsJSON=[]),
         "panelsJSON must be a JSON string",
     ),
     "a typeMigrationVersion newer than Kibana knows": (
-        lambda o: o[2].update(typeMigrationVersion="99.0.0"),
+        lambda o: first_dashboard(o).update(typeMigrationVersion="99.0.0"),
         "typeMigrationVersion '99.0.0'",
     ),
     "a data view without a date time field": (
         lambda o: o[0]["attributes"].update(timeFieldName="status"),
         "is not a date field",
     ),
-    "a missing envelope key": (lambda o: o[3].pop("managed"), "envelope keys"),
+    "a missing envelope key": (lambda o: first_dashboard(o).pop("managed"), "envelope keys"),
 }
 
 
