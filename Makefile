@@ -19,7 +19,7 @@ demo: venv  ## set up and run the main job on demo data (see README)
 evaluate: venv  ## precision/recall/F1 of the flags vs the demo labels, START=YYYY-MM-DD END=YYYY-MM-DD (MLflow + ES)
 	@$(ENV) python -m include.anomaly.evaluation --start "$(START)" --end "$(END)"
 
-kibana-build: venv  ## regenerate include/kibana/task_health.ndjson from include/kibana/dashboards.py
+kibana-build: venv  ## regenerate include/kibana/saved_objects.ndjson from include/kibana/dashboards.py
 	@$(ENV) python -m include.kibana build
 
 kibana-validate: venv  ## check the dashboards offline against the index templates

@@ -1,11 +1,12 @@
 """Score the pipeline's flags against the demo data's labels over a date range, next to a
 baseline measured in the same run: a default IsolationForest on each region-day's raw 24
-values, trained on the same 28 days before each date.
+values, trained on as many days before each date as the model (ANOMALY_TRAINING_WINDOW_DAYS).
 
 `python -m include.anomaly.evaluation --start D1 --end D2` prints the figures, logs them to
 MLflow (a run in the pipeline's experiment) and ships a `model_evaluation` task-health document,
 so Kibana shows model quality next to task health. `--require-target` exits 1 when the model
-misses the target: F1 >= 0.9 and >= the baseline's F1 + 0.2.
+misses the target: F1 >= 0.9 and >= the baseline's F1 + 0.2. Exit codes: 0 done, 2 a day lacks
+labels or pipeline output, 3 target missed (with --require-target); 1 is an unexpected error.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def log_to_mlflow(report: dict[str, Any]) -> str:
     import mlflow
 
     from include.anomaly import mlflow_store
-    from include.anomaly.registry import EXPERIMENT, model_name
+    from include.anomaly.registry import EXPERIMENT
+    from include.anomaly.settings import model_name
 
     mlflow_store.configure()
     experiment_id = mlflow_store.ensure_experiment(EXPERIMENT)
@@ -125,7 +127,7 @@ def log_to_mlflow(report: dict[str, Any]) -> str:
 
 def evaluation_event(report: dict[str, Any], mlflow_run_id: str, finished: datetime) -> Any:
     """The `model_evaluation` task-health document's event: the range as its data interval."""
-    from include.anomaly.registry import model_name
+    from include.anomaly.settings import model_name
     from include.task_health.document import AirflowRef, HealthEvent
     from include.task_health.settings import TaskHealthSettings
 
@@ -159,15 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m include.anomaly.evaluation", description=__doc__.splitlines()[0])
     parser.add_argument("--start", type=date.fromisoformat, required=True, help="first day (YYYY-MM-DD)")
     parser.add_argument("--end", type=date.fromisoformat, required=True, help="day after the last one")
-    parser.add_argument("--require-target", action="store_true", help="exit 1 when the target is missed")
+    parser.add_argument("--require-target", action="store_true", help="exit 3 when the target is missed")
     args = parser.parse_args(argv)
     # Like the scheduler, this command may read connections from the metadata DB.
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     from include.anomaly.pipeline import data_root
+    from include.anomaly.settings import PipelineSettings
     from include.task_health.emitter import emit
 
     try:
-        report = evaluate(data_root(), args.start, args.end)
+        report = evaluate(data_root(), args.start, args.end, PipelineSettings.from_env().training_window_days)
     except EvaluationError as err:
         print(f"evaluation: {err}", file=sys.stderr)
         return 2
@@ -183,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         f"model_evaluation document {'indexed' if shipped and shipped.delivered else 'spooled'}"
     )
     print(json.dumps({**report, "mlflow_run_id": run_id, "target_met": met}))
-    return 1 if args.require_target and not met else 0
+    return 3 if args.require_target and not met else 0
 
 
 if __name__ == "__main__":

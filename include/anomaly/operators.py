@@ -38,5 +38,5 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
             successful_predictions=len(out["rows"]),
             failed_predictions=len(out["unscorable"]),
             output=out,
-            details={"unscorable_regions": sorted(out["unscorable"])},
+            details={"day": self.day, "unscorable_regions": sorted(out["unscorable"])},
         )

@@ -35,7 +35,8 @@ class PartitionError(ValueError):
 
 
 class PartitionMissing(PartitionError):
-    """No partition for the day (yet): unlike bad data, data landing late can fix this."""
+    """No data for the day yet (no partition, or no data file in it): unlike bad data, data
+    landing late can fix this."""
 
 
 @dataclass
@@ -82,7 +83,7 @@ def _data_files(partition: Any) -> list[Any]:
         raise PartitionMissing(f"{partition}: partition missing (no data landed for this day)")
     files = sorted((p for p in partition.iterdir() if _suffix(p.name) in READERS), key=lambda p: p.name)
     if not files:
-        raise PartitionError(f"{partition}: no .csv or .parquet files in the partition")
+        raise PartitionMissing(f"{partition}: no .csv or .parquet files in the partition (yet)")
     return files
 
 

@@ -116,12 +116,17 @@ def detect(day: date, regions: list[str], model: dict[str, Any], quantile: float
 
     from include.anomaly import mlflow_store, registry
     from include.anomaly.detector import score_day
-    from include.anomaly.staging import read_region_days
+    from include.anomaly.staging import StagedDataMissing, read_region_days
 
+    try:
+        found = read_region_days(root, day, run_id, regions)
+    except StagedDataMissing as err:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(err)) from err
     mlflow_store.configure()
     version = MlflowClient().get_model_version(model["name"], model["version"])
     detector = registry.load(model["name"], version)
-    found = read_region_days(root, day, run_id, regions)
     frame, unknown = score_day(detector, found.regions, day, found.values, quantile)
     frame = frame.assign(model_name=model["name"], model_version=str(model["version"]), run_id=run_id)
     unscorable = {**found.unscorable, **dict.fromkeys(unknown, "region not in the model's training data")}

@@ -27,7 +27,7 @@ import numpy as np
 
 from include.anomaly import mlflow_store
 from include.anomaly.detector import Detector, train_detector
-from include.anomaly.settings import PipelineSettings
+from include.anomaly.settings import model_name
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,6 @@ EPOCH = date(1970, 1, 5)  # a Monday: with a 7-day cadence, windows end on Monda
 STATE_ARTIFACT = "detector_state.json"
 
 HistoryLoader = Callable[[date, date], dict[tuple[str, date], np.ndarray]]
-
-
-def model_name() -> str:
-    return PipelineSettings.from_env().model_name
 
 
 def anchor_date(day: date, every_days: int) -> date:

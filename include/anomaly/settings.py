@@ -6,8 +6,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+DEFAULT_MODEL_NAME = "hourly_load_iforest"
 
-def _positive_int(name: str, default: int) -> int:
+
+def model_name() -> str:
+    """The registered model's name alone (reading it must not depend on the other settings)."""
+    return os.environ.get("ANOMALY_MODEL_NAME", DEFAULT_MODEL_NAME)
+
+
+def _whole_number(name: str, default: int, minimum: int) -> int:
     raw = os.environ.get(name)
     if not raw:
         return default
@@ -15,8 +22,8 @@ def _positive_int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -31,14 +38,12 @@ class PipelineSettings:
     @classmethod
     def from_env(cls) -> PipelineSettings:
         settings = cls(
-            model_name=os.environ.get("ANOMALY_MODEL_NAME", "hourly_load_iforest"),
-            training_window_days=_positive_int("ANOMALY_TRAINING_WINDOW_DAYS", 28),
-            retrain_every_days=_positive_int("ANOMALY_RETRAIN_EVERY_DAYS", 7),
-            min_training_days=_positive_int("ANOMALY_MIN_TRAINING_DAYS", 14),
-            max_missing_hours=_positive_int("ANOMALY_MAX_MISSING_HOURS", 2),
+            model_name=model_name(),
+            training_window_days=_whole_number("ANOMALY_TRAINING_WINDOW_DAYS", 28, minimum=1),
+            retrain_every_days=_whole_number("ANOMALY_RETRAIN_EVERY_DAYS", 7, minimum=1),
+            min_training_days=_whole_number("ANOMALY_MIN_TRAINING_DAYS", 14, minimum=1),
+            max_missing_hours=_whole_number("ANOMALY_MAX_MISSING_HOURS", 2, minimum=0),
         )
-        if settings.retrain_every_days < 1:
-            raise ValueError("ANOMALY_RETRAIN_EVERY_DAYS must be at least 1")
         if settings.min_training_days > settings.training_window_days:
             raise ValueError(
                 f"ANOMALY_MIN_TRAINING_DAYS ({settings.min_training_days}) cannot exceed "

@@ -3,13 +3,18 @@
 Shards score exactly what `extract` validated and reported (a file landing in the partition
 mid-run changes nothing), and each shard reads one small table (a row of 24 values per
 region) instead of re-reading and re-validating the whole day, which made a run's cost grow
-with shards x regions. One file per run: `<DATA_ROOT>/staging/region_days/date=D/<run>.parquet`,
-so two runs of the same day never read each other's; `persist` removes it.
+with shards x regions. One file per run: `<DATA_ROOT>/staging/region_days/date=D/run-<hash of
+the run id>.parquet`, so two runs of the same day never touch each other's. `persist` removes
+the run's file (clearing `detect` afterwards needs `extract` cleared too, and says so); files of
+runs that never reached `persist` are removed by a later `extract` of the same day once they
+are older than `STALE_AFTER`.
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
+import logging
+import time
 from datetime import date
 from typing import Any
 
@@ -18,11 +23,18 @@ import pandas as pd
 from include.anomaly.partition import NO_READINGS, RegionDays
 
 HOURS = [f"h{hour:02d}" for hour in range(24)]
+STALE_AFTER_S = 2 * 24 * 3600
+
+log = logging.getLogger(__name__)
+
+
+class StagedDataMissing(FileNotFoundError):
+    """The run's staged region-days are gone; retrying `detect` alone cannot bring them back."""
 
 
 def staging_file(data_root: Any, day: date, run_id: str) -> Any:
-    safe_run = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
-    return data_root / "staging" / "region_days" / f"date={day.isoformat()}" / f"{safe_run}.parquet"
+    run_key = hashlib.sha256(run_id.encode()).hexdigest()[:24]
+    return data_root / "staging" / "region_days" / f"date={day.isoformat()}" / f"run-{run_key}.parquet"
 
 
 def write_region_days(data_root: Any, day: date, run_id: str, found: RegionDays) -> Any:
@@ -38,6 +50,7 @@ def write_region_days(data_root: Any, day: date, run_id: str, found: RegionDays)
     table = pd.concat([scorable, unscorable], ignore_index=True) if len(unscorable) else scorable
     path = staging_file(data_root, day, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     with path.open("wb") as handle:
         table[["region", *HOURS, "imputed_hours", "unscorable_reason"]].to_parquet(handle, index=False)
     return path
@@ -47,7 +60,10 @@ def read_region_days(data_root: Any, day: date, run_id: str, regions: list[str])
     """The staged rows of `regions`; a region absent from the day's data is unscorable."""
     path = staging_file(data_root, day, run_id)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no validated region-days for this run (did extract run for {day}?)")
+        raise StagedDataMissing(
+            f"{path}: the validated region-days of run {run_id} are gone (persist removes them once the "
+            f"run's output is written); clear this run from `extract` to score {day} again"
+        )
     with path.open("rb") as handle:
         table = pd.read_parquet(handle).set_index("region")
     wanted = table.reindex(regions)
@@ -65,5 +81,15 @@ def remove_region_days(data_root: Any, day: date, run_id: str) -> None:
     path = staging_file(data_root, day, run_id)
     if path.exists():
         path.unlink()
-    if path.parent.exists() and not any(path.parent.iterdir()):
-        path.parent.rmdir()
+
+
+def _remove_stale(keep: Any) -> None:
+    """Best effort: drop other runs' files of the day older than STALE_AFTER_S (runs that
+    failed before `persist`); a store without modification times keeps them."""
+    for other in keep.parent.iterdir():
+        try:
+            if other.name != keep.name and time.time() - other.stat().st_mtime > STALE_AFTER_S:
+                other.unlink()
+                log.info("removed stale staged region-days %s", other)
+        except (OSError, AttributeError, NotImplementedError, TypeError) as err:
+            log.debug("cannot age %s: %s", other, err)

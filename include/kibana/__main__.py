@@ -1,6 +1,6 @@
 """Kibana dashboards as code: `python -m include.kibana {build|validate|import}`.
 
-- build     write include/kibana/task_health.ndjson (data views + dashboards, default index names)
+- build     write include/kibana/saved_objects.ndjson (data views + dashboards, default index names)
 - validate  check an NDJSON file offline against the index templates (default: the built file)
 - import    build for this deployment's index names (TASK_HEALTH_INDEX_PREFIX, ANOMALIES_INDEX,
             AIRFLOW_TASK_LOGS_INDEX),
@@ -17,7 +17,7 @@ from pathlib import Path
 from include.kibana.dashboards import saved_objects, to_ndjson
 from include.kibana.validate import parse_ndjson, project_fields_by_view, validate
 
-BUILT_FILE = Path(__file__).resolve().parent / "task_health.ndjson"
+BUILT_FILE = Path(__file__).resolve().parent / "saved_objects.ndjson"
 
 
 def _problems(text: str) -> list[str]:

@@ -1,7 +1,7 @@
 """The project's Kibana saved objects: three data views and two dashboards of by-value Lens panels.
 
 `saved_objects(index_prefix, anomalies_index)` builds them for any deployment's index names;
-`include/kibana/task_health.ndjson` is the build for the defaults (`python -m include.kibana
+`include/kibana/saved_objects.ndjson` is the build for the defaults (`python -m include.kibana
 build` rewrites it; a test keeps it in step). Every panel's field exists in the index
 templates (`validate.py`), and every panel's aggregation is run against Elasticsearch in tests.
 """
@@ -144,6 +144,7 @@ def anomaly_panels() -> list[Panel]:
             "is_anomaly: true",
             width=48,
             height=14,
+            order_by=2,
         ),
     ]
 
@@ -157,7 +158,7 @@ def model_panels() -> list[Panel]:
             view,
             "bar_stacked",
             [
-                date_histogram("airflow.data_interval_start", "1d", "Processed day"),
+                date_histogram("details.day", "1d", "Processed day"),
                 terms("model_version", 5, "Model version"),
                 count("Shards scored"),
             ],

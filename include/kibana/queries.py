@@ -89,6 +89,8 @@ def _bucket_agg(column: dict[str, Any], metric_names: dict[str, str], histogram_
         order = params.get("orderBy", {})
         if order.get("type") == "column":
             agg["order"] = {metric_names.get(order["columnId"], "_count"): params["orderDirection"]}
+        else:  # Lens orders by the values themselves
+            agg["order"] = {"_key": params.get("orderDirection", "asc")}
         return {"terms": agg}
     if operation == "range" and params.get("type") == "histogram":
         return {"histogram": {"field": field, "interval": histogram_interval or 1.0}}

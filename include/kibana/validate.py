@@ -46,6 +46,35 @@ FIELD_TYPES_FOR = {
 }
 DATA_TYPES = {"string": {"keyword", "ip"}, "number": NUMERIC, "date": {"date"}, "boolean": {"boolean"}}
 VISUALIZATIONS = {"lnsXY", "lnsDatatable", "lnsMetric", "lnsHeatmap"}
+VISUALIZATION_SHAPES = {
+    "lnsXY": lambda v: isinstance(v.get("layers"), list) and "preferredSeriesType" in v,
+    "lnsDatatable": lambda v: isinstance(v.get("columns"), list),
+    "lnsHeatmap": lambda v: v.get("shape") == "heatmap",
+    "lnsMetric": lambda v: "metricAccessor" in v,
+}
+SERIES_TYPES = {
+    "bar",
+    "bar_stacked",
+    "bar_percentage_stacked",
+    "bar_horizontal",
+    "bar_horizontal_stacked",
+    "bar_horizontal_percentage_stacked",
+    "line",
+    "area",
+    "area_stacked",
+    "area_percentage_stacked",
+}
+ACCESSOR_KINDS = {
+    "xAccessor": True,
+    "splitAccessor": True,
+    "yAccessor": True,
+    "valueAccessor": False,
+    "metricAccessor": False,
+}
+ORDERABLE = {"count", "average", "sum", "min", "max", "unique_count"}
+SCALES = {"ordinal", "interval", "ratio"}
+# Kibana's own facts (shared/KIBANA.md), kept here rather than imported from dashboards.py so the
+# validator checks the generator instead of agreeing with it by construction.
 GRID_COLUMNS = 48
 
 
@@ -107,6 +136,8 @@ def _json_string(owner: str, name: str, value: Any, problems: list[str]) -> Any:
 def _check_column(owner: str, cid: str, column: dict, fields: dict[str, str], problems: list[str]) -> None:
     operation, field = column.get("operationType"), column.get("sourceField")
     where = f"{owner}: column {cid}"
+    if not column.get("label") or column.get("scale") not in SCALES:
+        problems.append(f"{where}: needs a label and a scale in {sorted(SCALES)}")
     if operation not in BUCKET_OPERATIONS | METRIC_OPERATIONS:
         problems.append(f"{where}: unknown operation {operation!r}")
         return
@@ -128,13 +159,39 @@ def _check_column(owner: str, cid: str, column: dict, fields: dict[str, str], pr
         problems.append(f"{where}: last_value needs a date sortField, got {params.get('sortField')!r}")
 
 
-def _accessors(visualization: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
-    """(layerId, column ids the visualization uses) per layer of any supported chart."""
-    layers = visualization.get("layers", [visualization])
-    for layer in layers:
-        used = [layer.get(k) for k in ("xAccessor", "yAccessor", "valueAccessor", "metricAccessor", "splitAccessor")]
-        used += layer.get("accessors", []) + [c.get("columnId") for c in layer.get("columns", [])]
-        yield layer.get("layerId"), [u for u in used if u]
+def _visual_layers(visualization: dict[str, Any]) -> list[dict[str, Any]]:
+    return visualization.get("layers", [visualization]) if isinstance(visualization, dict) else []
+
+
+def _accessors(layer: dict[str, Any]) -> Iterator[tuple[str, bool | None]]:
+    """(column id, must it be a bucket: True / a metric: False / either: None) for one layer."""
+    for key, bucket in ACCESSOR_KINDS.items():
+        if layer.get(key):
+            yield layer[key], bucket
+    yield from ((cid, False) for cid in layer.get("accessors", []))
+    yield from ((c.get("columnId"), None) for c in layer.get("columns", []))
+
+
+def _check_visualization(owner: str, attributes: dict, layers: dict, problems: list[str]) -> None:
+    """The chart's state matches its type, and every accessor is a column of the right kind."""
+    kind, visualization = attributes.get("visualizationType"), attributes["state"].get("visualization", {})
+    if kind in VISUALIZATION_SHAPES and not VISUALIZATION_SHAPES[kind](visualization):
+        problems.append(f"{owner}: the visualization state is not the shape of a {kind}")
+    for layer in _visual_layers(visualization):
+        layer_id = layer.get("layerId")
+        if layer_id not in layers:
+            problems.append(f"{owner}: visualization layer {layer_id!r} is not a datasource layer")
+            continue
+        if layer.get("layerType") != "data":
+            problems.append(f"{owner}: layer {layer_id} has layerType {layer.get('layerType')!r}, expected 'data'")
+        if kind == "lnsXY" and layer.get("seriesType") not in SERIES_TYPES:
+            problems.append(f"{owner}: unknown seriesType {layer.get('seriesType')!r}")
+        columns = layers[layer_id].get("columns", {})
+        for cid, bucket in _accessors(layer):
+            if cid not in columns:
+                problems.append(f"{owner}: visualization uses missing column {cid}")
+            elif bucket is not None and columns[cid].get("isBucketed") != bucket:
+                problems.append(f"{owner}: {cid} must be a {'bucket' if bucket else 'metric'} column")
 
 
 def check_lens(owner: str, attributes: dict, references: list[dict], views: dict, problems: list[str]) -> None:
@@ -156,12 +213,7 @@ def check_lens(owner: str, attributes: dict, references: list[dict], views: dict
         else:
             _check_layer(f"{owner}: layer {layer_id}", layer, views[ref["id"]], problems)
             _check_query(owner, state.get("query", {}), views[ref["id"]], problems)
-    for layer_id, used in _accessors(state.get("visualization", {})):
-        if layer_id not in layers:
-            problems.append(f"{owner}: visualization layer {layer_id!r} is not a datasource layer")
-            continue
-        missing = [c for c in used if c not in layers[layer_id].get("columns", {})]
-        problems += [f"{owner}: visualization uses missing column {c}" for c in missing]
+    _check_visualization(owner, attributes, layers, problems)
 
 
 def _check_layer(owner: str, layer: dict, fields: dict[str, str], problems: list[str]) -> None:
@@ -174,8 +226,8 @@ def _check_layer(owner: str, layer: dict, fields: dict[str, str], problems: list
     for cid, column in columns.items():
         _check_column(owner, cid, column, fields, problems)
         target = column.get("params", {}).get("orderBy", {}).get("columnId")
-        if target and target not in columns:
-            problems.append(f"{owner}: column {cid} is ordered by missing column {target}")
+        if target and columns.get(target, {}).get("operationType") not in ORDERABLE:
+            problems.append(f"{owner}: column {cid} must be ordered by a single-value metric column, not {target}")
 
 
 def _check_query(owner: str, query: dict, fields: dict[str, str], problems: list[str]) -> None:
@@ -190,6 +242,14 @@ def _check_query(owner: str, query: dict, fields: dict[str, str], problems: list
     for _, field, _ in clauses:
         if field not in fields:
             problems.append(f"{owner}: query field {field!r} is not in the index template")
+        elif fields[field] == "text":
+            problems.append(f"{owner}: query field {field!r} is text: a term match would not be what KQL does")
+
+
+def _fits(grid: dict) -> bool:
+    if not all(isinstance(grid.get(k), int) for k in ("x", "y", "w", "h")):
+        return False
+    return grid["w"] > 0 and grid["h"] > 0 and grid["y"] >= 0 and 0 <= grid["x"] <= GRID_COLUMNS - grid["w"]
 
 
 def _overlaps(a: dict, b: dict) -> bool:
@@ -235,7 +295,7 @@ def _check_panel(where: str, panel: dict, own: list[dict], grids: dict, views: d
         problems.append(f"{where}: gridData.i {grid.get('i')!r} differs from panelIndex")
     if index in grids:
         problems.append(f"{where}: duplicate panelIndex")
-    if not (grid.get("w", 0) > 0 and grid.get("h", 0) > 0 and 0 <= grid.get("x", -1) <= GRID_COLUMNS - grid["w"]):
+    if not _fits(grid):
         problems.append(f"{where}: gridData {grid} does not fit the {GRID_COLUMNS}-column grid")
     elif any(_overlaps(grid, other) for other in grids.values()):
         problems.append(f"{where}: overlaps another panel")

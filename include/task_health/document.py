@@ -16,6 +16,8 @@ from typing import Any
 EVENTS = {"task_execution", "model_execution", "dag_run", "model_evaluation"}
 STATUSES = {"started", "completed", "failed", "up_for_retry", "skipped"}
 LOG_LEVELS = {"failed": "ERROR", "up_for_retry": "WARNING"}
+# The template's error_message.keyword has ignore_above 8100: a truncated message (at most 8,014
+# characters, < 32 KB in UTF-8) stays aggregatable, so Kibana's failure table can show it.
 ERROR_MESSAGE_LIMIT = 8000
 RESERVED_FIELDS = {
     "@timestamp", "timestamp", "event", "status", "log_level", "application_name", "model_name", "model_version",

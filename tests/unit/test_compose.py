@@ -22,7 +22,7 @@ ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 
 AIRFLOW_SERVICES = {"airflow-init", "api-server", "scheduler", "dag-processor", "triggerer", "celery-worker"}
 CELERY_SERVICES = {"redis", "celery-worker"}
-ONE_SHOT_SERVICES = {"airflow-init", "elasticsearch-setup"}
+ONE_SHOT_SERVICES = {"airflow-init", "elasticsearch-setup", "kibana-setup"}
 REQUIRED_SERVICES = (
     AIRFLOW_SERVICES
     | CELERY_SERVICES
@@ -54,6 +54,16 @@ def example_env() -> dict[str, str]:
 def command_text(service: dict[str, Any]) -> str:
     command = service["command"]
     return command if isinstance(command, str) else " ".join(command)
+
+
+def retry_bound(script: str) -> tuple[int, int]:
+    """(attempts, seconds between them) of a one-shot's `until … do … done` loop, which must end."""
+    assert re.search(r"\buntil\b.*\bdo\b.*\bdone\b", script, re.DOTALL), f"no retry loop:\n{script}"
+    attempts = re.search(r"\battempts=(\d+)\b", script)
+    pause = re.search(r"\bsleep (\d+)\b", script)
+    assert attempts and pause, f"unbounded retry loop:\n{script}"
+    assert re.search(r'-ge "\$+\{?attempts\}?"', script) and "exit 1" in script, f"the loop never gives up:\n{script}"
+    return int(attempts.group(1)), int(pause.group(1))
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +100,16 @@ def test_services_start_only_once_what_they_need_is_healthy_or_done(services) ->
             assert spec["condition"] == expected, f"{name} -> {dependency}: {spec}"
     for name in AIRFLOW_SERVICES - {"airflow-init"}:
         assert "airflow-init" in services[name]["depends_on"], f"{name} may start before the DB is migrated"
+    for name in ONE_SHOT_SERVICES:
+        assert services[name]["restart"] == "no", name
+
+
+def test_kibana_never_holds_back_airflow(services) -> None:
+    # Airflow waits for airflow-init; that must not wait for Kibana, nor Airflow for kibana-setup.
+    assert services["airflow-init"]["depends_on"].keys() == {"postgres", "elasticsearch"}
+    for name in AIRFLOW_SERVICES:
+        assert not services[name].get("depends_on", {}).keys() & {"kibana", "kibana-setup"}, name
+    assert services["kibana-setup"]["depends_on"] == {"kibana": {"condition": "service_healthy"}}
 
 
 def test_elasticsearch_and_kibana_run_the_same_9x_version(services) -> None:
@@ -143,7 +163,8 @@ def test_airflow_services_log_tasks_to_elasticsearch_and_reach_mlflow(services) 
         assert env["AIRFLOW__LOGGING__REMOTE_LOGGING"] == "True"
         assert env["AIRFLOW__ELASTICSEARCH__WRITE_TO_ES"] == "True"
         assert env["AIRFLOW__ELASTICSEARCH__JSON_FORMAT"] == "True"
-        assert env["AIRFLOW__ELASTICSEARCH__TARGET_INDEX"] == "airflow-logs"
+        assert env["AIRFLOW__ELASTICSEARCH__TARGET_INDEX"] == env["AIRFLOW_TASK_LOGS_INDEX"] == "airflow-logs"
+        assert env["AIRFLOW__ELASTICSEARCH__INDEX_PATTERNS"] == env["AIRFLOW_TASK_LOGS_INDEX"] + "*"
         assert env["AIRFLOW__ELASTICSEARCH__HOST"].endswith("@elasticsearch:9200")
         frontend = env["AIRFLOW__ELASTICSEARCH__FRONTEND"]
         assert frontend.startswith(f"http://localhost:{example['KIBANA_PORT']}/app/discover") and "{log_id}" in frontend
@@ -153,12 +174,39 @@ def test_airflow_services_log_tasks_to_elasticsearch_and_reach_mlflow(services) 
         assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
 
 
-def test_the_init_job_migrates_installs_templates_and_imports_dashboards(services) -> None:
+def test_the_init_job_migrates_and_installs_templates_but_leaves_kibana_alone(services) -> None:
     script = command_text(services["airflow-init"])
-    steps = ["airflow db migrate", "python -m include.task_health install-templates", "python -m include.kibana import"]
+    steps = [
+        "airflow db migrate",
+        "python -m scripts.load_airflow_settings airflow_settings.yaml",
+        "python -m include.task_health install-templates",
+    ]
     positions = [script.find(step) for step in steps]
     assert -1 not in positions and positions == sorted(positions), script
-    env = services["airflow-init"]["environment"]
+    assert "include.kibana" not in script
+    assert not {key for key in services["airflow-init"]["environment"] if key.startswith("KIBANA_")}
+    assert "--serve-artifacts" in command_text(services["mlflow"])
+
+
+def test_kibana_setup_imports_the_dashboards_with_bounded_retries(services) -> None:
+    service = services["kibana-setup"]
+    script = command_text(service)
+    assert re.search(r"\buntil python -m include\.kibana import\b", script), script
+    attempts, pause = retry_bound(script)
+    assert 3 <= attempts <= 30 and 1 <= pause <= 30 and attempts * pause <= 600, (attempts, pause)
+    env = service["environment"]
     assert env["KIBANA_URL"] == "http://kibana:5601" and env["KIBANA_USERNAME"] == "elastic"
     assert env["KIBANA_PASSWORD"] == example_env()["ELASTIC_PASSWORD"]
-    assert "--serve-artifacts" in command_text(services["mlflow"])
+    # The data views name the indices the stack writes: the same task-logs index as Airflow's.
+    airflow_env = services["scheduler"]["environment"]
+    for name in ("TASK_HEALTH_INDEX_PREFIX", "ANOMALIES_INDEX", "AIRFLOW_TASK_LOGS_INDEX"):
+        assert env.get(name) == airflow_env.get(name), name
+    assert env["AIRFLOW_TASK_LOGS_INDEX"] == airflow_env["AIRFLOW__ELASTICSEARCH__TARGET_INDEX"]
+    assert service["image"] == services["airflow-init"]["image"]
+
+
+def test_elasticsearch_setup_retries_the_kibana_system_password(services) -> None:
+    script = command_text(services["elasticsearch-setup"])
+    assert "/_security/user/kibana_system/_password" in script and "curl -fsS" in script
+    attempts, pause = retry_bound(script)
+    assert attempts >= 3 and pause >= 1 and attempts * pause <= 600, (attempts, pause)

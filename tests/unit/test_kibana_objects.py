@@ -169,7 +169,57 @@ DEFECTS: dict[str, tuple[Callable[[list[dict]], None], str]] = {
         "is not a date field",
     ),
     "a missing envelope key": (lambda o: first_dashboard(o).pop("managed"), "envelope keys"),
+    "a metric on the x axis": (
+        lambda o: edit_first_panel(o, lambda p: swap_x_and_metric(visualization(p)["layers"][0])),
+        "must be a bucket column",
+    ),
+    "an unknown series type": (
+        lambda o: edit_first_panel(o, lambda p: visualization(p)["layers"][0].update(seriesType="pie")),
+        "unknown seriesType 'pie'",
+    ),
+    "a heatmap type on an XY state": (
+        lambda o: edit_first_panel(o, lambda p: lens(p).update(visualizationType="lnsHeatmap")),
+        "not the shape of a lnsHeatmap",
+    ),
+    "a layer that is not a data layer": (
+        lambda o: edit_first_panel(o, lambda p: visualization(p)["layers"][0].update(layerType="annotations")),
+        "expected 'data'",
+    ),
+    "terms ordered by a bucket column": (
+        lambda o: edit_first_panel(o, order_split_by_x),
+        "must be ordered by a single-value metric column",
+    ),
+    "a column without a label": (
+        lambda o: edit_first_panel(o, lambda p: first_column(p).update(label="")),
+        "needs a label",
+    ),
+    "a fractional grid height": (
+        lambda o: edit_first_panel(o, lambda p: p["gridData"].update(h=11.5)),
+        "does not fit",
+    ),
+    "a term query on a text field": (
+        lambda o: edit_first_panel(o, lambda p: set_query(p, 'error_message: "boom"')),
+        "is text",
+    ),
 }
+
+
+def lens(panel: dict) -> dict:
+    return panel["embeddableConfig"]["attributes"]
+
+
+def visualization(panel: dict) -> dict:
+    return lens(panel)["state"]["visualization"]
+
+
+def swap_x_and_metric(layer: dict) -> None:
+    layer["xAccessor"], layer["accessors"] = layer["accessors"][0], [layer["xAccessor"]]
+
+
+def order_split_by_x(panel: dict) -> None:
+    (layer,) = panel["embeddableConfig"]["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values()
+    x_column, split_column = layer["columnOrder"][:2]
+    layer["columns"][split_column]["params"]["orderBy"] = {"type": "column", "columnId": x_column}
 
 
 @pytest.mark.parametrize("defect", list(DEFECTS))

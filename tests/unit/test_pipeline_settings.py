@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import pytest
 
-from include.anomaly.settings import PipelineSettings
+from include.anomaly.settings import PipelineSettings, model_name
+
+VARIABLES = (
+    "ANOMALY_MODEL_NAME",
+    "ANOMALY_TRAINING_WINDOW_DAYS",
+    "ANOMALY_RETRAIN_EVERY_DAYS",
+    "ANOMALY_MIN_TRAINING_DAYS",
+    "ANOMALY_MAX_MISSING_HOURS",
+)
 
 
 def test_defaults(monkeypatch) -> None:
-    for name in ("ANOMALY_MODEL_NAME", "ANOMALY_TRAINING_WINDOW_DAYS", "ANOMALY_RETRAIN_EVERY_DAYS"):
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    settings = PipelineSettings.from_env()
-    assert (settings.model_name, settings.training_window_days, settings.retrain_every_days) == (
-        "hourly_load_iforest",
-        28,
-        7,
-    )
+    assert PipelineSettings.from_env() == PipelineSettings("hourly_load_iforest", 28, 7, 14, 2)
+
+
+def test_the_model_name_does_not_depend_on_the_other_settings(monkeypatch) -> None:
+    monkeypatch.setenv("ANOMALY_MODEL_NAME", "m")
+    monkeypatch.setenv("ANOMALY_MAX_MISSING_HOURS", "lots")
+    assert model_name() == "m"
 
 
 def test_overrides(monkeypatch) -> None:
@@ -30,8 +39,9 @@ def test_overrides(monkeypatch) -> None:
     ("name", "value", "message"),
     [
         ("ANOMALY_TRAINING_WINDOW_DAYS", "four", "ANOMALY_TRAINING_WINDOW_DAYS must be a whole number"),
-        ("ANOMALY_MAX_MISSING_HOURS", "-1", "ANOMALY_MAX_MISSING_HOURS must not be negative"),
-        ("ANOMALY_RETRAIN_EVERY_DAYS", "0", "at least 1"),
+        ("ANOMALY_MAX_MISSING_HOURS", "-1", "ANOMALY_MAX_MISSING_HOURS must be at least 0"),
+        ("ANOMALY_RETRAIN_EVERY_DAYS", "0", "ANOMALY_RETRAIN_EVERY_DAYS must be at least 1"),
+        ("ANOMALY_TRAINING_WINDOW_DAYS", "0", "ANOMALY_TRAINING_WINDOW_DAYS must be at least 1"),
         ("ANOMALY_MIN_TRAINING_DAYS", "40", "cannot exceed ANOMALY_TRAINING_WINDOW_DAYS"),
     ],
 )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import date
 
 import numpy as np
 import pytest
 
 from include.anomaly.partition import NO_READINGS, RegionDays
-from include.anomaly.staging import read_region_days, remove_region_days, staging_file, write_region_days
+from include.anomaly.staging import (
+    STALE_AFTER_S,
+    StagedDataMissing,
+    read_region_days,
+    remove_region_days,
+    staging_file,
+    write_region_days,
+)
 
 DAY = date(2026, 3, 4)
 RUN = "manual__2026-03-05T07:00:00+00:00"
@@ -40,8 +49,19 @@ def test_a_shard_of_unscorable_regions_only(staged) -> None:
 def test_each_run_has_its_own_file_and_persist_removes_it(staged) -> None:
     root, _ = staged
     path = staging_file(root, DAY, RUN)
-    assert path.exists() and ":" not in path.name and "+" not in path.name
-    with pytest.raises(FileNotFoundError, match="did extract run for 2026-03-04"):
+    assert path.exists() and path.name.startswith("run-")
+    assert staging_file(root, DAY, "manual__2026-03-05T07_00_00_00_00") != path, "no collision after cleaning"
+    with pytest.raises(StagedDataMissing, match="clear this run from `extract`"):
         read_region_days(root, DAY, "another_run", ["a"])
     remove_region_days(root, DAY, RUN)
-    assert not path.exists() and not path.parent.exists()
+    assert not path.exists() and path.parent.exists(), "the day's directory stays for concurrent runs"
+
+
+def test_a_later_extract_removes_stale_files_of_failed_runs(staged) -> None:
+    root, values = staged
+    stale, fresh = staging_file(root, DAY, RUN), staging_file(root, DAY, "still_running")
+    write_region_days(root, DAY, "still_running", RegionDays(["a"], values[:1], {}, {}))
+    old = time.time() - STALE_AFTER_S - 60
+    os.utime(stale, (old, old))
+    write_region_days(root, DAY, "next_run", RegionDays(["a"], values[:1], {}, {}))
+    assert not stale.exists() and fresh.exists() and staging_file(root, DAY, "next_run").exists()
