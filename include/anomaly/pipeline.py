@@ -41,7 +41,8 @@ def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dic
     the validation report and the regions to score.
 
     Bad data fails the task at once (AirflowFailException: retrying reads the same bytes); a
-    missing partition fails normally, so the task's retries give late data time to land.
+    partition that is missing or holds no data file yet fails normally, so the task's retries
+    give late data time to land.
     """
     from airflow.sdk.exceptions import AirflowFailException
 
