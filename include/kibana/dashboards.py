@@ -103,7 +103,7 @@ def task_health_panels() -> list[Panel]:
             view,
             "bar_stacked",
             [
-                date_histogram("airflow.logical_date", "1d", "Logical date"),
+                date_histogram("airflow.logical_date", "1d", "Logical date", other_date=True),
                 terms("airflow.run_type", 5, "Run type"),
                 count("Task instances"),
             ],
@@ -158,7 +158,7 @@ def model_panels() -> list[Panel]:
             view,
             "bar_stacked",
             [
-                date_histogram("details.day", "1d", "Processed day"),
+                date_histogram("details.day", "1d", "Processed day", other_date=True),
                 terms("model_version", 5, "Model version"),
                 count("Shards scored"),
             ],

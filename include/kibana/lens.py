@@ -43,8 +43,8 @@ class Column:
     def state(self, order_column_id: str | None = None) -> dict[str, Any]:
         """The column as Lens stores it; `terms` buckets are ordered by `order_column_id`."""
         scale = {"date_histogram": "interval", "range": "interval", "terms": "ordinal"}.get(self.operation)
-        if scale is None:
-            scale = "ordinal" if self.data_type in {"string", "date", "boolean"} else "ratio"
+        if scale is None:  # Lens: metrics are ratio (a max over a date too), a last value of text ordinal
+            scale = "ordinal" if self.operation == "last_value" and self.data_type != "number" else "ratio"
         params = dict(self.params)
         if self.operation == "terms":
             order = {"type": "column", "columnId": order_column_id} if order_column_id else {"type": "alphabetical"}
@@ -61,8 +61,15 @@ class Column:
         }
 
 
-def date_histogram(source: str = "@timestamp", interval: str = "auto", label: str | None = None) -> Column:
-    params = {"interval": interval, "includeEmptyRows": False, "dropPartials": False}
+def date_histogram(
+    source: str = "@timestamp", interval: str = "auto", label: str | None = None, *, other_date: bool = False
+) -> Column:
+    """`other_date`: the field is not the data view's time field (a run's logical date, the
+    processed day). Lens would then also filter it by the dashboard's time range and hide a
+    backfilled day older than the range; `ignoreTimeRange` keeps the filter on the time field."""
+    params: dict[str, Any] = {"interval": interval, "includeEmptyRows": False, "dropPartials": False}
+    if other_date:
+        params["ignoreTimeRange"] = True
     return Column("date_histogram", source, label or source, "date", params)
 
 
@@ -89,11 +96,17 @@ def metric(operation: str, source: str, label: str) -> Column:
 
 def newest(source: str, label: str) -> Column:
     """The latest date in the bucket (Lens `max` over a date field)."""
-    return Column("max", source, label, "date")
+    return Column("max", source, label, "date", {"emptyAsNull": True})
 
 
 def last_value(source: str, label: str, data_type: str = "string", sort_field: str = "@timestamp") -> Column:
-    return Column("last_value", source, label, data_type, {"sortField": sort_field, "showArrayValues": False})
+    params = {
+        "sortField": sort_field,
+        "showArrayValues": False,
+        # As Lens's editor sets it: the latest document *with* the field, not an empty cell.
+        "filter": {"language": "kuery", "query": f'"{source}": *'},
+    }
+    return Column("last_value", source, label, data_type, params)
 
 
 @dataclass(frozen=True)

@@ -252,3 +252,20 @@ def test_kql_subset_translation() -> None:
     for unsupported in ("status: failed*", "a: 1 or b: 2", "response_time > 3"):
         with pytest.raises(UnsupportedQuery):
             kql_to_query(unsupported)
+
+
+def test_day_panels_are_not_cut_by_the_dashboard_time_range() -> None:
+    """A histogram over another date field than the data view's time field keeps backfilled days
+    older than the dashboard's range (Lens filters such a field by the range unless told not to)."""
+    objects = saved_objects()
+    time_fields = {o["id"]: o["attributes"]["timeFieldName"] for o in objects if o["type"] == "index-pattern"}
+    boards = [o["id"] for o in objects if o["type"] == "dashboard"]
+    checked = 0
+    for panel in (p for board in boards for p in panels_of(objects, board)):
+        view = panel["embeddableConfig"]["attributes"]["references"][0]["id"]
+        for column in columns(panel):
+            if column["operationType"] == "date_histogram":
+                other_field = column["sourceField"] != time_fields[view]
+                assert column["params"].get("ignoreTimeRange", False) == other_field, column
+                checked += other_field
+    assert checked == 2, "the logical-date and processed-day panels"
