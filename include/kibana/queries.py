@@ -2,6 +2,10 @@
 panel has data: its KQL query as a bool filter, its bucket columns as nested aggregations (in
 column order), its metrics inside the innermost bucket.
 
+The dashboard's time range applies to the data view's time field only (day histograms over
+another date field set `ignoreTimeRange`, so nothing filters them). Approximations, stated: an
+"auto" date interval becomes one day and an automatic numeric histogram 20 bars.
+
 Panels use a small KQL subset — `field: value`, `field: (a or b)`, `not …`, joined by `and` —
 which `kql_to_query` translates exactly and refuses otherwise (the validator runs it on every
 panel, so a query the translation would get wrong cannot ship).
@@ -103,8 +107,11 @@ def only_layer(attributes: dict[str, Any]) -> dict[str, Any]:
     return layer
 
 
-def panel_search(attributes: dict[str, Any], histogram_interval: float | None = None) -> dict[str, Any]:
-    """The search body (query + aggs) for one Lens panel's single layer."""
+def panel_search(
+    attributes: dict[str, Any], histogram_interval: float | None = None, time_range: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The search body (query + aggs) for one Lens panel's single layer; `time_range`
+    ({field: {"gte": …, "lte": …}}) is the dashboard's time filter on the data view's time field."""
     layer = only_layer(attributes)
     columns = [(cid, layer["columns"][cid]) for cid in layer["columnOrder"]]
     metrics = {cid: _metric_agg(c) for cid, c in columns if not c["isBucketed"]}
@@ -116,7 +123,10 @@ def panel_search(attributes: dict[str, Any], histogram_interval: float | None = 
         if order_by in orderable:  # ES orders by a direct sub-aggregation only
             aggs = {**aggs, order_by: metrics[order_by]}
         aggs = {cid: {**bucket, **({"aggs": aggs} if aggs else {})}}
-    return {"size": 0, "query": kql_to_query(attributes["state"]["query"]["query"]), "aggs": aggs}
+    query = kql_to_query(attributes["state"]["query"]["query"])
+    if time_range:
+        query["bool"]["filter"].append({"range": time_range})
+    return {"size": 0, "query": query, "aggs": aggs}
 
 
 def histogram_field(attributes: dict[str, Any]) -> str | None:

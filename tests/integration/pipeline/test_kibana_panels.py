@@ -58,24 +58,27 @@ def evaluated(pipeline_run) -> dict:
 
 
 @pytest.fixture(scope="module")
-def panels(pipeline_run, failing_run, evaluated, es_url) -> dict[str, tuple[str, dict]]:
-    """{panel index: (index pattern, Lens attributes)} for this session's index names."""
+def panels(pipeline_run, failing_run, evaluated, es_url) -> dict[str, tuple[str, dict, dict]]:
+    """{panel index: (index pattern, Lens attributes, the dashboard's time filter)} for this
+    session's index names. The dashboards show `now-30d`..`now` on each data view's time field;
+    the anomalies' time field is the processed day, a fixed past DAY here, so its "now" is the
+    day after DAY (ES date math), which is where that window sits for a daily run."""
     from elasticsearch import Elasticsearch
 
-    views = {}
-    found = {}
-    for obj in saved_objects(SESSION_INDEX_PREFIX, os.environ["ANOMALIES_INDEX"]):
-        if obj["type"] == "index-pattern":
-            views[obj["id"]] = obj["attributes"]["title"]
+    objects = saved_objects(SESSION_INDEX_PREFIX, os.environ["ANOMALIES_INDEX"])
+    views = {o["id"]: o["attributes"] for o in objects if o["type"] == "index-pattern"}
     with Elasticsearch(es_url, request_timeout=30) as es:
-        es.indices.refresh(index=list(views.values()))
-    for obj in saved_objects(SESSION_INDEX_PREFIX, os.environ["ANOMALIES_INDEX"]):
-        if obj["type"] != "dashboard":
-            continue
-        for panel in json.loads(obj["attributes"]["panelsJSON"]):
+        es.indices.refresh(index=[v["title"] for v in views.values()])
+    found = {}
+    for board in (o for o in objects if o["type"] == "dashboard"):
+        window = board["attributes"]["timeFrom"], board["attributes"]["timeTo"]
+        for panel in json.loads(board["attributes"]["panelsJSON"]):
             attributes = panel["embeddableConfig"]["attributes"]
             view = views[attributes["references"][0]["id"]]
-            found[panel["panelIndex"]] = (view, attributes)
+            field = view["timeFieldName"]
+            now = "now" if field == "@timestamp" else f"{DAY + timedelta(days=1)}||"
+            gte, lte = (bound.replace("now", now, 1) for bound in window)
+            found[panel["panelIndex"]] = (view["title"], attributes, {field: {"gte": gte, "lte": lte}})
     return found
 
 
@@ -90,13 +93,13 @@ def test_the_runs_left_what_the_panels_show(pipeline_run, failing_run) -> None:
 
 @pytest.mark.parametrize("panel_index", PANEL_INDEXES)
 def test_each_panel_has_buckets_and_values(panel_index, panels, es) -> None:
-    index, attributes = panels[panel_index]
+    index, attributes, time_range = panels[panel_index]
     interval = None
     field = histogram_field(attributes)
     if field:
         stats = es.search(index=index, size=0, aggs={"s": {"stats": {"field": field}}})["aggregations"]["s"]
         interval = auto_interval(stats["min"], stats["max"])
-    body = panel_search(attributes, interval)
+    body = panel_search(attributes, interval, time_range)
     response = es.search(index=index, **body)
     leaves = leaf_buckets(response, attributes)
     assert leaves, f"{attributes['title']}: no buckets for {json.dumps(body)}"
@@ -104,11 +107,11 @@ def test_each_panel_has_buckets_and_values(panel_index, panels, es) -> None:
 
 
 def test_failures_table_shows_the_error_and_the_retries(panels, failing_run, es) -> None:
-    index, attributes = next(v for k, v in panels.items() if k.endswith("latest-failures"))
+    index, attributes, time_range = next(v for k, v in panels.items() if k.endswith("latest-failures"))
     layer = only_layer(attributes)
     run_column, task_column, try_column = layer["columnOrder"][:3]
     (message_column,) = [c for c, col in layer["columns"].items() if col["sourceField"] == "error_message.keyword"]
-    response = es.search(index=index, **panel_search(attributes))
+    response = es.search(index=index, **panel_search(attributes, time_range=time_range))
     (run,) = [b for b in response["aggregations"][run_column]["buckets"] if b["key"] == failing_run.run_id]
     (task,) = run[task_column]["buckets"]
     assert task["key"] == "extract"
