@@ -34,6 +34,7 @@ EMPTY_QUERY = {"query": "", "language": "kuery"}
 TYPE_MIGRATION_VERSION = {"index-pattern": "8.0.0", "lens": "8.9.0", "dashboard": "8.9.0"}
 
 FINISHED_TASKS = 'event: "task_execution" and status: ("completed" or "failed" or "up_for_retry" or "skipped")'
+FINISHED_TRIES = 'status: ("completed" or "failed")'  # the events that carry resource figures
 FAILED_TASKS = 'event: "task_execution" and status: ("failed" or "up_for_retry")'
 
 
@@ -77,7 +78,7 @@ def task_health_panels() -> list[Panel]:
                 metric("average", "cpu_usage", "Host CPU %"),
                 metric("average", "memory_usage", "Host memory %"),
             ],
-            'status: ("completed" or "failed")',
+            FINISHED_TRIES,
         ),
         Panel(
             "process-cpu",
@@ -85,7 +86,7 @@ def task_health_panels() -> list[Panel]:
             view,
             "line",
             [date_histogram(label="Time"), metric("average", "process.cpu_percent", "Process CPU % (mean)")],
-            'status: ("completed" or "failed")',
+            FINISHED_TRIES,
             width=12,
         ),
         Panel(
@@ -94,7 +95,7 @@ def task_health_panels() -> list[Panel]:
             view,
             "line",
             [date_histogram(label="Time"), metric("max", "process.memory_rss_bytes", "Peak RSS (max)")],
-            'status: ("completed" or "failed")',
+            FINISHED_TRIES,
             width=12,
         ),
         Panel(

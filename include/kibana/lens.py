@@ -22,7 +22,6 @@ VISUALIZATION_TYPES = {
     "area": "lnsXY",
     "heatmap": "lnsHeatmap",
     "table": "lnsDatatable",
-    "metric": "lnsMetric",
 }
 
 
@@ -138,8 +137,6 @@ def _visualization(panel: Panel, ids: list[str]) -> dict[str, Any]:
     layer = {"layerId": panel.layer_id, "layerType": "data"}
     if panel.chart == "table":
         return {**layer, "columns": [{"columnId": i} for i in ids]}
-    if panel.chart == "metric":
-        return {**layer, "metricAccessor": metrics[0]}
     if panel.chart == "heatmap":
         return {
             **layer,

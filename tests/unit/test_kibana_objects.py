@@ -12,7 +12,7 @@ import pytest
 
 from include.kibana.__main__ import BUILT_FILE
 from include.kibana.dashboards import saved_objects, to_ndjson
-from include.kibana.queries import UnsupportedQuery, kql_to_query
+from include.kibana.queries import UnsupportedQuery, kql_to_query, only_layer
 from include.kibana.validate import parse_ndjson, project_fields_by_view, template_fields, validate
 
 FIELDS = project_fields_by_view()
@@ -41,8 +41,16 @@ def test_the_shipped_file_is_the_current_build_and_valid() -> None:
     }
 
 
+def lens(panel: dict) -> dict:
+    return panel["embeddableConfig"]["attributes"]
+
+
+def panel_layer(panel: dict) -> dict:
+    return only_layer(lens(panel))
+
+
 def columns(panel: dict) -> list[dict]:
-    (layer,) = panel["embeddableConfig"]["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values()
+    layer = panel_layer(panel)
     return [layer["columns"][c] for c in layer["columnOrder"]]
 
 
@@ -95,17 +103,16 @@ def edit_first_panel(objects: list[dict], change: Callable[[dict], None]) -> Non
 
 
 def first_column(panel: dict) -> dict:
-    attributes = panel["embeddableConfig"]["attributes"]
-    (layer,) = attributes["state"]["datasourceStates"]["formBased"]["layers"].values()
+    layer = panel_layer(panel)
     return layer["columns"][layer["columnOrder"][0]]
 
 
 def set_query(panel: dict, query: str) -> None:
-    panel["embeddableConfig"]["attributes"]["state"]["query"]["query"] = query
+    lens(panel)["state"]["query"]["query"] = query
 
 
 def drop_layer_columns(panel: dict) -> None:
-    (layer,) = panel["embeddableConfig"]["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values()
+    layer = panel_layer(panel)
     layer["columnOrder"] = layer["columnOrder"][1:]
 
 
@@ -204,10 +211,6 @@ DEFECTS: dict[str, tuple[Callable[[list[dict]], None], str]] = {
 }
 
 
-def lens(panel: dict) -> dict:
-    return panel["embeddableConfig"]["attributes"]
-
-
 def visualization(panel: dict) -> dict:
     return lens(panel)["state"]["visualization"]
 
@@ -217,7 +220,7 @@ def swap_x_and_metric(layer: dict) -> None:
 
 
 def order_split_by_x(panel: dict) -> None:
-    (layer,) = panel["embeddableConfig"]["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values()
+    layer = panel_layer(panel)
     x_column, split_column = layer["columnOrder"][:2]
     layer["columns"][split_column]["params"]["orderBy"] = {"type": "column", "columnId": x_column}
 
@@ -262,7 +265,7 @@ def test_day_panels_are_not_cut_by_the_dashboard_time_range() -> None:
     boards = [o["id"] for o in objects if o["type"] == "dashboard"]
     checked = 0
     for panel in (p for board in boards for p in panels_of(objects, board)):
-        view = panel["embeddableConfig"]["attributes"]["references"][0]["id"]
+        view = lens(panel)["references"][0]["id"]
         for column in columns(panel):
             if column["operationType"] == "date_histogram":
                 other_field = column["sourceField"] != time_fields[view]
