@@ -28,6 +28,12 @@ export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://localhost:$AIRFLOW_PORT/e
 # Pick up new DAG files within seconds instead of the default 5 minutes.
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
 
+# A local Airflow on SQLite: wait up to 60 s for the database lock instead of sqlite3's 5 s
+# (include/stack/sqlite.py says why). Not for other databases: their drivers take other arguments.
+case "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite}" in
+  sqlite*) export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS:-include.stack.sqlite.CONNECT_ARGS}" ;;
+esac
+
 # Airflow's own task logs to Elasticsearch (opt-in; README "Airflow task logs in Elasticsearch").
 # The provider's remote logging: each task's supervisor bulk-writes the finished try's log file
 # into AIRFLOW_TASK_LOGS_INDEX (the local file stays), the UI reads it back by log_id and links
