@@ -1,41 +1,86 @@
-"""Deterministic demo data: hourly regional load with labelled, injected anomalies.
+"""Seeded demo data shaped like real regional load, with labelled anomalies (input contract:
+DESIGN.md §2), in named scenarios that the detector is judged on.
 
-Realistic shape (per region): a morning and an evening peak, lower weekends, an annual
-season (winter high), a slow growth trend, a regional scale (big and small regions), and
-noise. About `anomaly_rate` of region-days carry one injected anomaly of a known kind:
-  spike         a few hours far above normal
-  dip           an outage: several hours near zero
-  flatline      a stuck meter: the same value all day
-  shifted_peak  the evening peak several hours late
-  level_shift   the whole day scaled up or down
-Every region-day is drawn from its own seed (seed, region, date), so a day is the same whether
-generated alone or in a long range. Output follows the input contract (DESIGN.md §2):
-`<root>/landing/hourly/date=YYYY-MM-DD/load.csv` (or `.parquet`) with `timestamp, region,
-value`, and `<root>/labels/date=YYYY-MM-DD/labels.csv` with `region, date, is_anomaly, kind`.
+Every scenario has, per region: a level and a shape of its own for **each day of the week**
+(Saturday ≠ Sunday ≠ Monday), public holidays that behave like Sundays (the `holidays`
+calendar of the scenario's country), a seasonal trend and a slow wander of the level, an
+evening peak that moves with daylight through the year, a size drawn log-uniformly over three
+orders of magnitude, autocorrelated (AR(1)) hourly noise, and a few regions noisier than the
+rest. Anomalies are injected at `anomaly_rate` into every day, so training history is
+contaminated as real history is. Kinds (`ANOMALY_KINDS`):
+  spike         1–2 hours at 2.5–4x normal
+  outage        3–6 hours near zero
+  stuck_meter   the meter repeats one reading for the rest of the day (from hour 2–8)
+  shifted_peak  the day's shape shifted by 4–6 hours
+  level_up      the whole day 1.35–1.7x
+  level_down    the whole day 0.45–0.7x
+  noise_burst   6–12 hours of heavy noise (15–30 %)
+Scenarios (`SCENARIOS`) differ in how strong each property is; `demo` is `make demo`'s.
+A region-day is drawn from its own seed (scenario, seed, region, date), so a day is the same
+whether generated alone or in a range. Output: `<root>/landing/hourly/date=D/load.csv` (or
+`.parquet`) and `<root>/labels/date=D/labels.csv` (`region, date, is_anomaly, kind, holiday`).
 
 CLI: python -m include.anomaly.demo_data --root DIR --start 2026-01-01 --end 2026-03-01 --regions 8
+     [--scenario demo|weekly|seasonal_drift|holidays|noisy] [--seed N]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ANOMALY_KINDS = ("spike", "dip", "flatline", "shifted_peak", "level_shift")
+from include.anomaly.calendar import SUNDAY, is_holiday
+
+ANOMALY_KINDS = ("spike", "outage", "stuck_meter", "shifted_peak", "level_up", "level_down", "noise_burst")
 HOURS = np.arange(24)
+EPOCH = date(2026, 1, 1)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """How strong each property of the load is."""
+
+    country: str = "US"  # holiday calendar ("" for none)
+    weekday_levels: tuple[float, ...] = (1.0, 1.03, 1.04, 1.03, 0.97, 0.8, 0.68)  # Mon..Sun
+    season_amplitude: float = 0.15  # winter-high annual cycle
+    trend_per_month: float = 0.01  # growth on top of the season
+    wander: float = 0.02  # slow deterministic level wander per region
+    peak_drift_h: float = 1.5  # evening peak moves by ± this with daylight
+    noise: float = 0.02  # hourly AR(1) noise (share of the value)
+    noise_ar: float = 0.6
+    noisy_share: float = 0.15  # share of regions with `noisy_factor` x the noise
+    noisy_factor: float = 3.0
+    anomaly_rate: float = 0.035
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "demo": Scenario(),
+    "weekly": Scenario(weekday_levels=(1.08, 1.0, 1.02, 1.05, 0.92, 0.7, 0.52), season_amplitude=0.05),
+    # 1 + 0.2·cos moves the level ≈ 10 % a month in spring and autumn, plus 3 %/month growth.
+    "seasonal_drift": Scenario(season_amplitude=0.2, trend_per_month=0.03, peak_drift_h=2.5, wander=0.03),
+    "holidays": Scenario(country="DE", weekday_levels=(1.0, 1.02, 1.02, 1.02, 0.95, 0.75, 0.6)),
+    "noisy": Scenario(noise=0.03, noise_ar=0.8, noisy_share=0.3, noisy_factor=2.5, anomaly_rate=0.045),
+}
 
 
 @dataclass(frozen=True)
 class DemoConfig:
     seed: int = 7
-    anomaly_rate: float = 0.06
-    noise: float = 0.03
+    scenario: str = "demo"
+    anomaly_rate: float | None = None  # None: the scenario's
+
+    @property
+    def world(self) -> Scenario:
+        if self.scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {self.scenario!r}; known: {', '.join(SCENARIOS)}")
+        world = SCENARIOS[self.scenario]
+        return world if self.anomaly_rate is None else replace(world, anomaly_rate=self.anomaly_rate)
 
 
 def region_names(count: int) -> list[str]:
@@ -43,85 +88,150 @@ def region_names(count: int) -> list[str]:
 
 
 def _rng(config: DemoConfig, region: str, day: date, salt: str = "") -> np.random.Generator:
-    digest = hashlib.sha256(f"{config.seed}|{region}|{day.isoformat()}|{salt}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    key = f"{config.scenario}|{config.seed}|{region}|{day.isoformat()}|{salt}"
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little"))
 
 
-def region_scale(config: DemoConfig, region: str) -> float:
-    """Mean hourly load of a region (MWh): log-uniform from 50 to 5,000."""
-    rng = _rng(config, region, date(2000, 1, 1), "scale")
-    return float(np.exp(rng.uniform(np.log(50), np.log(5000))))
+@dataclass(frozen=True)
+class RegionTraits:
+    scale: float  # mean hourly load (MWh)
+    noise: float
+    phases: tuple[float, float]  # of the slow level wander
+    morning_weight: float
 
 
-def normal_profile(day: date, peak_shift_h: float = 0.0) -> np.ndarray:
-    """Relative load by hour (mean ≈ 1): night trough, morning and evening peaks."""
-    morning = 0.35 * np.exp(-0.5 * ((HOURS - 8.0) / 1.8) ** 2)
-    evening = 0.55 * np.exp(-0.5 * ((HOURS - 19.0 - peak_shift_h) / 2.2) ** 2)
-    base = 0.7 + morning + evening
-    weekend = 0.85 if day.weekday() >= 5 else 1.0
-    season = 1.0 + 0.15 * np.cos(2 * np.pi * (day.timetuple().tm_yday - 15) / 365.25)
-    trend = 1.0 + 0.0002 * (day - date(2026, 1, 1)).days
-    return base / base.mean() * weekend * season * trend
+def region_traits(config: DemoConfig, region: str) -> RegionTraits:
+    """Fixed properties of a region: size log-uniform from 20 to 20,000, noise, wander phases."""
+    rng = _rng(config, region, date(2000, 1, 1), "traits")
+    world = config.world
+    noisy = rng.random() < world.noisy_share
+    return RegionTraits(
+        scale=float(np.exp(rng.uniform(np.log(20), np.log(20_000)))),
+        noise=world.noise * (world.noisy_factor if noisy else 1.0),
+        phases=(float(rng.uniform(0, 2 * np.pi)), float(rng.uniform(0, 2 * np.pi))),
+        morning_weight=float(rng.uniform(0.25, 0.45)),
+    )
 
 
-def _inject(values: np.ndarray, kind: str, rng: np.random.Generator, day: date) -> np.ndarray:
+def _bump(center: float, width: float) -> np.ndarray:
+    distance = (HOURS - center + 12) % 24 - 12  # circular: a late peak wraps past midnight
+    return np.exp(-0.5 * (distance / width) ** 2)
+
+
+def day_shape(kind: int, day: date, morning_weight: float = 0.35, peak_drift_h: float = 1.5) -> np.ndarray:
+    """Relative load by hour (mean 1) for a kind of day (0 Monday … 6 Sunday/holiday)."""
+    daylight = np.sin(2 * np.pi * (day.timetuple().tm_yday - 80) / 365.25)  # +1 in June
+    evening_at = 18.5 + peak_drift_h * daylight
+    morning_at, morning, evening = 7.5, morning_weight, 0.55
+    if kind == 0:  # Monday: a sharper start
+        morning *= 1.25
+    elif kind == 4:  # Friday: an earlier, smaller evening
+        evening, evening_at = 0.45, evening_at - 1.0
+    elif kind == 5:  # Saturday: a late, broad morning and a late evening
+        morning_at, morning, evening_at = 10.0, morning * 0.8, evening_at + 1.0
+    elif kind == SUNDAY:  # Sunday: a midday hump, a small evening
+        morning_at, morning, evening = 12.0, morning * 0.9, 0.4
+    base = 0.7 + morning * _bump(morning_at, 2.0 if kind < 5 else 3.0) + evening * _bump(evening_at, 2.2)
+    return base / base.mean()
+
+
+def day_level(config: DemoConfig, traits: RegionTraits, kind: int, day: date) -> float:
+    world = config.world
+    t = (day - EPOCH).days
+    season = 1.0 + world.season_amplitude * np.cos(2 * np.pi * (day.timetuple().tm_yday - 15) / 365.25)
+    trend = (1.0 + world.trend_per_month) ** (t / 30.4)
+    wander = 1.0 + world.wander * (
+        0.6 * np.sin(2 * np.pi * t / 41 + traits.phases[0]) + 0.4 * np.sin(2 * np.pi * t / 23 + traits.phases[1])
+    )
+    return traits.scale * world.weekday_levels[kind] * season * trend * wander
+
+
+def normal_day(config: DemoConfig, region: str, day: date) -> np.ndarray:
+    """The region-day's expected load before noise and anomalies."""
+    traits = region_traits(config, region)
+    kind = SUNDAY if is_holiday(day, config.world.country) else day.weekday()
+    shape = day_shape(kind, day, traits.morning_weight, config.world.peak_drift_h)
+    return shape * day_level(config, traits, kind, day)
+
+
+def _ar_noise(rng: np.random.Generator, sd: float, phi: float) -> np.ndarray:
+    shocks = rng.normal(0, sd * np.sqrt(1 - phi**2), 24)
+    noise = np.empty(24)
+    noise[0] = rng.normal(0, sd)
+    for hour in range(1, 24):
+        noise[hour] = phi * noise[hour - 1] + shocks[hour]
+    return noise
+
+
+def inject(values: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """`values` with one anomaly of `kind`."""
     out = values.copy()
     if kind == "spike":
-        start = int(rng.integers(0, 21))
-        out[start : start + int(rng.integers(2, 4))] *= rng.uniform(2.5, 4.0)
-    elif kind == "dip":
-        start = int(rng.integers(0, 18))
-        out[start : start + int(rng.integers(4, 7))] *= rng.uniform(0.0, 0.1)
-    elif kind == "flatline":
-        out[:] = values.mean() * rng.uniform(0.9, 1.1)
+        start = int(rng.integers(0, 23))
+        out[start : start + int(rng.integers(1, 3))] *= rng.uniform(2.5, 4.0)
+    elif kind == "outage":
+        start = int(rng.integers(0, 19))
+        out[start : start + int(rng.integers(3, 7))] *= rng.uniform(0.0, 0.1)
+    elif kind == "stuck_meter":
+        start = int(rng.integers(2, 9))
+        out[start:] = out[start]
     elif kind == "shifted_peak":
-        scale = values.mean() / normal_profile(day).mean()
-        out = normal_profile(day, peak_shift_h=rng.choice([-7.0, 5.0])) * scale
-    elif kind == "level_shift":
-        out *= rng.choice([rng.uniform(0.45, 0.6), rng.uniform(1.6, 1.9)])
+        out = np.roll(values, int(rng.choice([-6, -5, -4, 4, 5, 6])))
+    elif kind == "level_up":
+        out *= rng.uniform(1.35, 1.7)
+    elif kind == "level_down":
+        out *= rng.uniform(0.45, 0.7)
+    elif kind == "noise_burst":
+        start, length = int(rng.integers(0, 13)), int(rng.integers(6, 13))
+        out[start : start + length] *= 1 + rng.normal(0, rng.uniform(0.15, 0.3), len(out[start : start + length]))
+    else:
+        raise ValueError(f"unknown anomaly kind {kind!r}")
     return out
 
 
 def region_day(config: DemoConfig, region: str, day: date) -> tuple[np.ndarray, str | None]:
     """24 hourly values for one region-day, and the injected anomaly kind (None if normal)."""
     rng = _rng(config, region, day)
-    values = normal_profile(day) * region_scale(config, region)
-    values = values * (1 + rng.normal(0, config.noise, 24))
+    world, traits = config.world, region_traits(config, region)
+    values = normal_day(config, region, day) * (1 + _ar_noise(rng, traits.noise, world.noise_ar))
     kind = None
-    if rng.random() < config.anomaly_rate:
+    if rng.random() < world.anomaly_rate:
         kind = str(rng.choice(ANOMALY_KINDS))
-        values = _inject(values, kind, rng, day)
+        values = inject(values, kind, rng)
     return np.round(np.maximum(values, 0.0), 3), kind
 
 
 def day_frames(config: DemoConfig, regions: list[str], day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(hourly readings, labels) of one day for the given regions."""
-    stamps = pd.date_range(pd.Timestamp(day, tz="UTC"), periods=24, freq="h")
+    stamps = pd.date_range(pd.Timestamp(day, tz="UTC"), periods=24, freq="h").strftime("%Y-%m-%dT%H:%M:%SZ")
+    holiday = is_holiday(day, config.world.country)
     readings, labels = [], []
     for region in regions:
         values, kind = region_day(config, region, day)
         readings.append(pd.DataFrame({"timestamp": stamps, "region": region, "value": values}))
-        labels.append({"region": region, "date": day.isoformat(), "is_anomaly": kind is not None, "kind": kind or ""})
-    hourly = pd.concat(readings, ignore_index=True)
-    hourly["timestamp"] = hourly["timestamp"].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    return hourly, pd.DataFrame(labels)
+        labels.append(
+            {"region": region, "date": day.isoformat(), "is_anomaly": kind is not None, "kind": kind or "", "holiday": holiday}
+        )
+    return pd.concat(readings, ignore_index=True), pd.DataFrame(labels)
 
 
 def write_days(root: Path, start: date, end: date, regions: list[str], config: DemoConfig, fmt: str = "csv") -> int:
     """Write every day in [start, end); returns the number of days written."""
+    from include.anomaly.history import partition_path
+
     days = 0
     day = start
     while day < end:
         hourly, labels = day_frames(config, regions, day)
-        landing = root / "landing" / "hourly" / f"date={day.isoformat()}"
+        landing = partition_path(root, day)
         landing.mkdir(parents=True, exist_ok=True)
         if fmt == "parquet":
             hourly.to_parquet(landing / "load.parquet", index=False)
         else:
             hourly.to_csv(landing / "load.csv", index=False)
-        label_dir = root / "labels" / f"date={day.isoformat()}"
-        label_dir.mkdir(parents=True, exist_ok=True)
-        labels.to_csv(label_dir / "labels.csv", index=False)
+        label_path = root / "labels" / f"date={day.isoformat()}" / "labels.csv"
+        label_path.parent.mkdir(parents=True, exist_ok=True)
+        labels.to_csv(label_path, index=False)
         day += timedelta(days=1)
         days += 1
     return days
@@ -133,15 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=date.fromisoformat, required=True, help="first day (YYYY-MM-DD)")
     parser.add_argument("--end", type=date.fromisoformat, required=True, help="day after the last one")
     parser.add_argument("--regions", type=int, default=8)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default=DemoConfig.scenario)
     parser.add_argument("--seed", type=int, default=DemoConfig.seed)
     parser.add_argument("--format", choices=["csv", "parquet"], default="csv")
     args = parser.parse_args(argv)
     if args.end <= args.start:
         parser.error("--end must be after --start")
-    days = write_days(
-        args.root, args.start, args.end, region_names(args.regions), DemoConfig(seed=args.seed), args.format
+    config = DemoConfig(seed=args.seed, scenario=args.scenario)
+    days = write_days(args.root, args.start, args.end, region_names(args.regions), config, args.format)
+    print(
+        f"wrote {days} day(s) x {args.regions} region(s) of scenario {args.scenario} (seed {args.seed}, "
+        f"holidays: {config.world.country or 'none'}) under {args.root}"
     )
-    print(f"wrote {days} day(s) x {args.regions} region(s) under {args.root}")
     return 0
 
 

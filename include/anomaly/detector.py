@@ -1,5 +1,11 @@
-"""The anomaly detector: an IsolationForest over region-day features, with what it needs to
-score new days (reference profiles) and to set its threshold (its training scores).
+"""The anomaly detector: an IsolationForest over region-day features (`features.py`), with what
+it needs to score new days (each region's reference, the holiday calendar) and an alarm
+threshold calibrated to a target false-alarm rate on normal days.
+
+The threshold is the `false_alarm_rate` quantile of the scores of the training window's
+normal region-days (the days left after cleaning), so at the default 1 % about one normal
+region-day in a hundred is flagged, whatever the data. The calibration scores are stored with
+the model, so a run may ask for another rate without retraining.
 
 Pure scikit-learn and numpy; storing it in the MLflow registry is `registry.py`'s job.
 """
@@ -9,54 +15,75 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from include.anomaly.features import FEATURE_NAMES, day_features, day_type, feature_matrix, reference_profiles
+from include.anomaly.features import FEATURE_NAMES, RecentDays, RegionReference, feature_matrix, fit_references
 
-DEFAULT_THRESHOLD_QUANTILE = 0.05
+DEFAULT_FALSE_ALARM_RATE = 0.01
+STATE_VERSION = 2  # 1: weekday/weekend median profiles, threshold from a training-score quantile
+
+
+def check_false_alarm_rate(rate: float) -> float:
+    if not 0.0 < rate < 0.5:
+        raise ValueError(f"false-alarm rate must be between 0 and 0.5 (a share of normal days), got {rate}")
+    return rate
 
 
 @dataclass
 class Detector:
-    forest: object  # sklearn.ensemble.IsolationForest
-    profiles: dict[str, dict[str, list[float]]]
-    training_scores: np.ndarray
+    forest: Any  # sklearn.ensemble.IsolationForest
+    references: dict[str, RegionReference]
+    calibration_scores: np.ndarray  # sorted scores of the clean training region-days
+    country: str  # holiday calendar
+    false_alarm_rate: float  # the rate the stored threshold is calibrated to
     train_start: date
     train_end: date  # exclusive: trained only on days before it
     fingerprint: str
+    region_days_set_aside: int = 0  # training region-days cleaning found anomalous
 
-    def threshold(self, quantile: float = DEFAULT_THRESHOLD_QUANTILE) -> float:
-        """Scores below the `quantile` of the training days' scores count as anomalies."""
-        if not 0.0 < quantile < 0.5:
-            raise ValueError(f"threshold quantile must be between 0 and 0.5, got {quantile}")
-        return float(np.quantile(self.training_scores, quantile))
+    def threshold(self, false_alarm_rate: float | None = None) -> float:
+        """Scores below this are anomalies: the rate's quantile of normal training days' scores."""
+        rate = check_false_alarm_rate(self.false_alarm_rate if false_alarm_rate is None else false_alarm_rate)
+        return float(np.quantile(self.calibration_scores, rate, method="lower"))
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """Everything but the forest, as JSON-able values (stored next to the model)."""
         return {
+            "state_version": STATE_VERSION,
             "feature_names": list(FEATURE_NAMES),
-            "profiles": self.profiles,
-            "training_scores": self.training_scores.tolist(),
+            "references": {r: ref.as_dict() for r, ref in self.references.items()},
+            "calibration_scores": self.calibration_scores.tolist(),
+            "country": self.country,
+            "false_alarm_rate": self.false_alarm_rate,
+            "threshold": self.threshold(),
             "train_start": self.train_start.isoformat(),
             "train_end": self.train_end.isoformat(),
             "fingerprint": self.fingerprint,
+            "region_days_set_aside": self.region_days_set_aside,
         }
 
     @classmethod
-    def from_state(cls, forest: object, state: dict) -> Detector:
-        if state["feature_names"] != list(FEATURE_NAMES):
+    def from_state(cls, forest: Any, state: dict[str, Any]) -> Detector:
+        version = state.get("state_version", 1)
+        if version != STATE_VERSION or state.get("feature_names") != list(FEATURE_NAMES):
             raise ValueError(
-                f"model was trained on features {state['feature_names']}, this code computes {FEATURE_NAMES}"
+                f"model state version {version} with features {state.get('feature_names')} cannot be scored by this "
+                f"code (state version {STATE_VERSION}, features {list(FEATURE_NAMES)}); run with retrain=True to "
+                "train a model this code understands"
             )
         return cls(
             forest=forest,
-            profiles=state["profiles"],
-            training_scores=np.asarray(state["training_scores"], dtype=float),
+            references={r: RegionReference.from_dict(ref) for r, ref in state["references"].items()},
+            calibration_scores=np.asarray(state["calibration_scores"], dtype=float),
+            country=state["country"],
+            false_alarm_rate=float(state["false_alarm_rate"]),
             train_start=date.fromisoformat(state["train_start"]),
             train_end=date.fromisoformat(state["train_end"]),
             fingerprint=state["fingerprint"],
+            region_days_set_aside=int(state.get("region_days_set_aside", 0)),
         )
 
 
@@ -73,44 +100,57 @@ def train_detector(
     history: dict[tuple[str, date], np.ndarray],
     train_start: date,
     train_end: date,
+    *,
+    country: str = "US",
+    false_alarm_rate: float = DEFAULT_FALSE_ALARM_RATE,
     n_estimators: int = 200,
     seed: int = 0,
 ) -> Detector:
-    """Fit on every region-day of the window [train_start, train_end)."""
+    """Fit on the clean region-days of the window [train_start, train_end)."""
     from sklearn.ensemble import IsolationForest
 
+    check_false_alarm_rate(false_alarm_rate)
     if any(not train_start <= day < train_end for _, day in history):
         raise ValueError(f"training data must lie in [{train_start}, {train_end}): no look-ahead")
     if not history:
         raise ValueError(f"no training data in [{train_start}, {train_end})")
-    profiles = reference_profiles(history)
-    keys = sorted(history)
-    features = np.vstack([day_features(history[(r, d)], np.asarray(profiles[r][day_type(d)])) for r, d in keys])
+    references, keys, features = fit_references(history, country)
     forest = IsolationForest(n_estimators=n_estimators, random_state=seed).fit(features)
     return Detector(
         forest=forest,
-        profiles=profiles,
-        training_scores=np.sort(forest.score_samples(features)),
+        references=references,
+        calibration_scores=np.sort(forest.score_samples(features)),
+        country=country,
+        false_alarm_rate=false_alarm_rate,
         train_start=train_start,
         train_end=train_end,
         fingerprint=fingerprint(history),
+        region_days_set_aside=len(history) - len(keys),
     )
 
 
 def score_day(
-    detector: Detector, regions: list[str], day: date, values: np.ndarray, quantile: float = DEFAULT_THRESHOLD_QUANTILE
+    detector: Detector,
+    regions: list[str],
+    day: date,
+    values: np.ndarray,
+    recent: dict[str, RecentDays] | None = None,
+    false_alarm_rate: float | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """(rows region, date, score, is_anomaly; regions the model has no profile for)."""
+    """(rows region, date, score, is_anomaly; regions the model has no reference for).
+    `recent` holds each region's 24 values of the days before `day` (its recent level and shape)."""
     if day < detector.train_end:
         raise ValueError(f"model trained on data up to {detector.train_end} cannot score the earlier day {day}")
-    scored, features, unknown = feature_matrix(regions, day, values, detector.profiles)
+    scored, features, unknown = feature_matrix(regions, day, values, detector.references, recent or {}, detector.country)
+    if not np.isfinite(features).all():
+        raise ValueError(f"non-finite features for {day}: readings must be validated before scoring")
     scores = detector.forest.score_samples(features) if len(scored) else np.empty(0)
     frame = pd.DataFrame(
         {
             "region": scored,
             "date": day.isoformat(),
             "score": scores,
-            "is_anomaly": scores < detector.threshold(quantile),
+            "is_anomaly": scores < detector.threshold(false_alarm_rate),
         }
     )
     return frame, unknown
