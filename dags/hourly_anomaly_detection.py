@@ -36,13 +36,14 @@ PARAMS = {
         [], type="array", items={"type": "string"}, title="Regions", description="Empty: every region in the data."
     ),
     "retrain": Param(False, type="boolean", title="Retrain", description="Train a new model up to this day."),
-    "threshold_quantile": Param(
-        0.05,
-        type="number",
-        minimum=0.001,
-        maximum=0.49,
-        title="Detection threshold",
-        description="Share of the training days' scores below which a region-day is flagged.",
+    "false_alarm_rate": Param(
+        None,
+        type=["null", "number"],
+        minimum=0.0001,
+        maximum=0.2,
+        title="False-alarm rate",
+        description="Share of normal region-days allowed to be flagged (e.g. 0.01). Empty: the rate the model "
+        "was calibrated to (ANOMALY_FALSE_ALARM_RATE, default 1 %).",
     ),
     "shard_size": Param(50, type="integer", minimum=1, title="Shard size", description="Regions per detect task."),
 }
@@ -106,7 +107,7 @@ def hourly_anomaly_detection() -> None:
     model = choose_model(day)
     found >> model
     detected = DetectAnomaliesOperator.partial(
-        task_id="detect", day=day, model=model, quantile="{{ params.threshold_quantile }}"
+        task_id="detect", day=day, model=model, false_alarm_rate="{{ params.false_alarm_rate }}"
     ).expand(regions=make_shards(found, model))
     persist(day, detected.output)
 

@@ -8,13 +8,13 @@ evening peak that moves with daylight through the year, a size drawn log-uniform
 orders of magnitude, autocorrelated (AR(1)) hourly noise, and a few regions noisier than the
 rest. Anomalies are injected at `anomaly_rate` into every day, so training history is
 contaminated as real history is. Kinds (`ANOMALY_KINDS`):
-  spike         1–2 hours at 2.5–4x normal
-  outage        3–6 hours near zero
-  stuck_meter   the meter repeats one reading for the rest of the day (from hour 2–8)
-  shifted_peak  the day's shape shifted by 4–6 hours
-  level_up      the whole day 1.35–1.7x
-  level_down    the whole day 0.45–0.7x
-  noise_burst   6–12 hours of heavy noise (15–30 %)
+  spike         1-2 hours at 2.5-4x normal
+  outage        3-6 hours near zero
+  stuck_meter   the meter repeats one reading for the rest of the day (from hour 2-8)
+  shifted_peak  the day's shape shifted by 4-6 hours
+  level_up      the whole day 1.35-1.7x
+  level_down    the whole day 0.45-0.7x
+  noise_burst   6-12 hours of heavy noise (15-30 %)
 Scenarios (`SCENARIOS`) differ in how strong each property is; `demo` is `make demo`'s.
 A region-day is drawn from its own seed (scenario, seed, region, date), so a day is the same
 whether generated alone or in a range. Output: `<root>/landing/hourly/date=D/load.csv` (or
@@ -210,7 +210,13 @@ def day_frames(config: DemoConfig, regions: list[str], day: date) -> tuple[pd.Da
         values, kind = region_day(config, region, day)
         readings.append(pd.DataFrame({"timestamp": stamps, "region": region, "value": values}))
         labels.append(
-            {"region": region, "date": day.isoformat(), "is_anomaly": kind is not None, "kind": kind or "", "holiday": holiday}
+            {
+                "region": region,
+                "date": day.isoformat(),
+                "is_anomaly": kind is not None,
+                "kind": kind or "",
+                "holiday": holiday,
+            }
         )
     return pd.concat(readings, ignore_index=True), pd.DataFrame(labels)
 

@@ -11,11 +11,11 @@ from include.task_health.operator import ModelExecutionOperator, ModelRun
 class DetectAnomaliesOperator(ModelExecutionOperator):
     """Scores one shard of regions for one day; returns the rows (XCom) for `persist`."""
 
-    template_fields = ("day", "regions", "model", "quantile")
+    template_fields = ("day", "regions", "model", "false_alarm_rate")
 
-    def __init__(self, *, day: Any, regions: Any, model: Any, quantile: Any = 0.05, **kwargs: Any) -> None:
+    def __init__(self, *, day: Any, regions: Any, model: Any, false_alarm_rate: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.day, self.regions, self.model, self.quantile = day, regions, model, quantile
+        self.day, self.regions, self.model, self.false_alarm_rate = day, regions, model, false_alarm_rate
 
     def run_model(self, context: Any) -> ModelRun:
         from datetime import date
@@ -26,7 +26,7 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
             date.fromisoformat(self.day),
             list(self.regions),
             self.model,
-            float(self.quantile),
+            float(self.false_alarm_rate) if self.false_alarm_rate not in (None, "", "None") else None,
             pipeline.data_root(),
             context["run_id"],
         )

@@ -46,10 +46,11 @@ def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dic
     """
     from airflow.sdk.exceptions import AirflowFailException
 
-    from include.anomaly.history import partition_path
+    from include.anomaly.features import RECENT_DAYS
+    from include.anomaly.history import load_history, partition_path
     from include.anomaly.partition import PartitionError, PartitionMissing, read_partition, region_days
     from include.anomaly.settings import PipelineSettings
-    from include.anomaly.staging import write_region_days
+    from include.anomaly.staging import write_recent_days, write_region_days
 
     partition = partition_path(root, day)
     try:
@@ -64,6 +65,9 @@ def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dic
         bad = ", ".join(f"{n} {reason}" for reason, n in sorted(report.bad_rows.items())) or "none"
         raise AirflowFailException(f"{partition}: no region-day of {day} can be scored ({problems}); bad rows: {bad}")
     write_region_days(root, day, run_id, found)
+    settings = PipelineSettings.from_env()
+    recent = load_history(root, day - timedelta(days=RECENT_DAYS), day, settings.max_missing_hours)
+    write_recent_days(root, day, run_id, {key: v for key, v in recent.items() if key[0] in set(found.regions)})
     log.info("%s: %d rows read, %d valid, bad rows %s", partition, report.rows_read, report.rows_valid, report.bad_rows)
     for region, why in sorted(found.unscorable.items()):
         log.warning("%s: region %s cannot be scored: %s", partition, region, why)
@@ -91,7 +95,8 @@ def choose_model(day: date, retrain: bool, root: Any) -> dict[str, Any]:
         "train_end": choice.train_end.isoformat(),
         "trained_now": choice.trained_now,
         "champion": choice.champion,
-        "regions": sorted(detector.profiles),
+        "regions": sorted(detector.references),
+        "false_alarm_rate": detector.false_alarm_rate,
     }
 
 
@@ -111,16 +116,20 @@ def shards(regions: list[str], shard_size: int) -> list[list[str]]:
     return [regions[i : i + shard_size] for i in range(0, len(regions), shard_size)]
 
 
-def detect(day: date, regions: list[str], model: dict[str, Any], quantile: float, root: Any, run_id: str) -> dict:
-    """Score `regions` of `day` with the chosen registry version; rows plus what could not be scored."""
+def detect(
+    day: date, regions: list[str], model: dict[str, Any], false_alarm_rate: float | None, root: Any, run_id: str
+) -> dict:
+    """Score `regions` of `day` with the chosen registry version against each region's recent days;
+    rows plus what could not be scored. `false_alarm_rate` None: the model's calibrated threshold."""
     from mlflow import MlflowClient
 
     from include.anomaly import mlflow_store, registry
     from include.anomaly.detector import score_day
-    from include.anomaly.staging import StagedDataMissing, read_region_days
+    from include.anomaly.staging import StagedDataMissing, read_recent_days, read_region_days
 
     try:
         found = read_region_days(root, day, run_id, regions)
+        recent = read_recent_days(root, day, run_id, regions)
     except StagedDataMissing as err:
         from airflow.sdk.exceptions import AirflowFailException
 
@@ -128,7 +137,7 @@ def detect(day: date, regions: list[str], model: dict[str, Any], quantile: float
     mlflow_store.configure()
     version = MlflowClient().get_model_version(model["name"], model["version"])
     detector = registry.load(model["name"], version)
-    frame, unknown = score_day(detector, found.regions, day, found.values, quantile)
+    frame, unknown = score_day(detector, found.regions, day, found.values, recent, false_alarm_rate)
     frame = frame.assign(model_name=model["name"], model_version=str(model["version"]), run_id=run_id)
     unscorable = {**found.unscorable, **dict.fromkeys(unknown, "region not in the model's training data")}
     return {"rows": frame.to_dict("records"), "unscorable": unscorable}

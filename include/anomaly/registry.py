@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from include.anomaly import mlflow_store
-from include.anomaly.detector import Detector, train_detector
-from include.anomaly.settings import model_name
+from include.anomaly.detector import STATE_VERSION, Detector, train_detector
+from include.anomaly.settings import PipelineSettings, model_name
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,12 @@ def register(detector: Detector, name: str, params: dict[str, Any]) -> Any:
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-until-{detector.train_end}"):
         mlflow.log_params({**params, "train_start": detector.train_start, "train_end": detector.train_end})
         mlflow.log_metrics(
-            {"training_region_days": len(detector.training_scores), "score_threshold_q05": detector.threshold(0.05)}
+            {
+                "training_region_days": len(detector.calibration_scores) + detector.region_days_set_aside,
+                "region_days_set_aside": detector.region_days_set_aside,
+                "false_alarm_rate": detector.false_alarm_rate,
+                "score_threshold": detector.threshold(),
+            }
         )
         mlflow.log_dict(detector.state(), STATE_ARTIFACT)
         version = mlflow_store.log_sklearn_model(detector.forest, registered_model_name=name)
@@ -112,7 +117,12 @@ def register(detector: Detector, name: str, params: dict[str, Any]) -> Any:
         "train_start": detector.train_start.isoformat(),
         "train_end": detector.train_end.isoformat(),
         "data_fingerprint": detector.fingerprint,
-        "training_region_days": str(len(detector.training_scores)),
+        "training_region_days": str(len(detector.calibration_scores) + detector.region_days_set_aside),
+        "region_days_set_aside": str(detector.region_days_set_aside),
+        "false_alarm_rate": str(detector.false_alarm_rate),
+        "score_threshold": repr(detector.threshold()),
+        "holiday_country": detector.country,
+        "state_version": str(STATE_VERSION),
     }
     for key, value in tags.items():
         client.set_model_version_tag(name, version.version, key, value)
@@ -159,6 +169,7 @@ def select_or_train(
 
     mlflow_store.configure()
     name, client = model_name(), MlflowClient()
+    settings = PipelineSettings.from_env()
     with registry_lock():
         chosen = None if retrain else newest_usable(_versions(client, name), day)
         anchor = day if retrain else anchor_date(day, retrain_every_days)
@@ -172,7 +183,14 @@ def select_or_train(
                     f"not enough history to train a model for {day}: {days_found} day(s) with data in "
                     f"[{start}, {anchor}), at least {min_training_days} needed"
                 )
-            detector = train_detector(history, start, anchor, n_estimators=n_estimators)
+            detector = train_detector(
+                history,
+                start,
+                anchor,
+                country=settings.holiday_country,
+                false_alarm_rate=settings.false_alarm_rate,
+                n_estimators=n_estimators,
+            )
             params = {
                 "window_days": window_days,
                 "retrain_every_days": retrain_every_days,

@@ -27,6 +27,30 @@ def _whole_number(name: str, default: int, minimum: int) -> int:
     return value
 
 
+def _share(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if not 0.0 < value < 0.5:
+        raise ValueError(f"{name} must be between 0 and 0.5 (e.g. 0.01 for 1 %), got {value}")
+    return value
+
+
+def _country(code: str) -> str:
+    """An ISO 3166 code the `holidays` package knows, or "" for no holidays."""
+    code = code.strip().upper()
+    if code:
+        import holidays
+
+        if code not in holidays.list_supported_countries():
+            raise ValueError(f"ANOMALY_HOLIDAY_COUNTRY {code!r} is not a country the holidays package knows")
+    return code
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     model_name: str
@@ -34,6 +58,8 @@ class PipelineSettings:
     retrain_every_days: int  # retrain policy: the age in days after which a newer model is trained
     min_training_days: int  # refuse to train on fewer days with data
     max_missing_hours: int  # hours per region-day filled in by interpolation; more: not scorable
+    false_alarm_rate: float  # share of normal region-days the threshold lets through (new models' calibration)
+    holiday_country: str  # public holidays (scored as Sundays) of this ISO country code; "" for none
 
     @classmethod
     def from_env(cls) -> PipelineSettings:
@@ -43,6 +69,8 @@ class PipelineSettings:
             retrain_every_days=_whole_number("ANOMALY_RETRAIN_EVERY_DAYS", 7, minimum=1),
             min_training_days=_whole_number("ANOMALY_MIN_TRAINING_DAYS", 14, minimum=1),
             max_missing_hours=_whole_number("ANOMALY_MAX_MISSING_HOURS", 2, minimum=0),
+            false_alarm_rate=_share("ANOMALY_FALSE_ALARM_RATE", 0.01),
+            holiday_country=_country(os.environ.get("ANOMALY_HOLIDAY_COUNTRY", "US")),
         )
         if settings.min_training_days > settings.training_window_days:
             raise ValueError(

@@ -18,6 +18,7 @@ import time
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from include.anomaly.partition import NO_READINGS, RegionDays
@@ -32,9 +33,41 @@ class StagedDataMissing(FileNotFoundError):
     """The run's staged region-days are gone; retrying `detect` alone cannot bring them back."""
 
 
-def staging_file(data_root: Any, day: date, run_id: str) -> Any:
+def staging_file(data_root: Any, day: date, run_id: str, part: str = "") -> Any:
+    """The run's staged region-days (`part` ""), or its regions' recent days (`part` "recent")."""
     run_key = hashlib.sha256(run_id.encode()).hexdigest()[:24]
-    return data_root / "staging" / "region_days" / f"date={day.isoformat()}" / f"run-{run_key}.parquet"
+    suffix = f".{part}" if part else ""
+    return data_root / "staging" / "region_days" / f"date={day.isoformat()}" / f"run-{run_key}{suffix}.parquet"
+
+
+def write_recent_days(data_root: Any, day: date, run_id: str, recent: dict[tuple[str, date], np.ndarray]) -> Any:
+    """The scorable region-days before `day` that the detector takes each region's recent level
+    and shape from (read once by `extract`, like the day itself)."""
+    keys = sorted(recent)
+    table = pd.DataFrame(np.vstack([recent[k] for k in keys]) if keys else np.empty((0, 24)), columns=HOURS)
+    table.insert(0, "date", [d.isoformat() for _, d in keys])
+    table.insert(0, "region", [r for r, _ in keys])
+    path = staging_file(data_root, day, run_id, "recent")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        table.to_parquet(handle, index=False)
+    return path
+
+
+def read_recent_days(data_root: Any, day: date, run_id: str, regions: list[str]) -> dict[str, dict[date, np.ndarray]]:
+    path = staging_file(data_root, day, run_id, "recent")
+    if not path.exists():
+        raise StagedDataMissing(
+            f"{path}: the recent days staged by run {run_id} are gone; clear the run from `extract`"
+        )
+    with path.open("rb") as handle:
+        table = pd.read_parquet(handle)
+    table = table[table["region"].isin(set(regions))]
+    recent: dict[str, dict[date, np.ndarray]] = {}
+    values = table[HOURS].to_numpy(dtype=float)
+    for region, day_text, row in zip(table["region"], table["date"], values, strict=True):
+        recent.setdefault(region, {})[date.fromisoformat(day_text)] = row
+    return recent
 
 
 def write_region_days(data_root: Any, day: date, run_id: str, found: RegionDays) -> Any:
@@ -78,9 +111,10 @@ def read_region_days(data_root: Any, day: date, run_id: str, regions: list[str])
 
 
 def remove_region_days(data_root: Any, day: date, run_id: str) -> None:
-    path = staging_file(data_root, day, run_id)
-    if path.exists():
-        path.unlink()
+    for part in ("", "recent"):
+        path = staging_file(data_root, day, run_id, part)
+        if path.exists():
+            path.unlink()
 
 
 def _remove_stale(keep: Any) -> None:

@@ -10,10 +10,12 @@ import pytest
 
 from include.anomaly.demo_data import (
     ANOMALY_KINDS,
+    SCENARIOS,
     DemoConfig,
     day_frames,
+    day_shape,
+    inject,
     main,
-    normal_profile,
     region_day,
     region_names,
     write_days,
@@ -42,34 +44,56 @@ def test_output_follows_the_input_contract(tmp_path) -> None:
     assert frame["timestamp"].str.endswith("Z").all()
     assert (frame["value"] >= 0).all() and frame["value"].notna().all()
     labels = pd.read_csv(tmp_path / "labels" / f"date={DAY}" / "labels.csv")
-    assert list(labels.columns) == ["region", "date", "is_anomaly", "kind"]
+    assert list(labels.columns) == ["region", "date", "is_anomaly", "kind", "holiday"]
 
 
-def test_normal_days_have_two_peaks_and_quiet_weekends() -> None:
-    weekday, saturday = normal_profile(date(2026, 2, 11)), normal_profile(date(2026, 2, 14))
-    assert 7 <= int(np.argmax(weekday[:12])) <= 9 and 18 <= int(np.argmax(weekday[12:])) + 12 <= 20
-    assert saturday.mean() < weekday.mean()
-    assert normal_profile(date(2026, 1, 15)).mean() > normal_profile(date(2026, 7, 15)).mean(), "winter is higher"
+def test_every_day_of_the_week_has_its_own_shape_and_level() -> None:
+    monday = date(2026, 2, 9)
+    shapes = [day_shape(k, monday + timedelta(days=k)) for k in range(7)]
+    assert 7 <= int(np.argmax(shapes[2][:12])) <= 9 and 17 <= int(np.argmax(shapes[2][12:])) + 12 <= 20
+    for a, b in ((5, 6), (6, 0), (0, 2), (4, 2)):
+        assert np.abs(shapes[a] - shapes[b]).max() > 0.05, (a, b)
+    levels = SCENARIOS["demo"].weekday_levels
+    assert levels[6] < levels[5] < levels[0]
 
 
-def test_regions_differ_in_scale() -> None:
-    means = [region_day(CONFIG, r, DAY)[0].mean() for r in region_names(8)]
-    assert max(means) / min(means) > 5
+def test_holidays_behave_like_sundays() -> None:
+    config = DemoConfig(anomaly_rate=0.0)
+    christmas, sunday = date(2026, 12, 25), date(2026, 12, 27)
+    _, labels = day_frames(config, ["region-000"], christmas)
+    assert labels.holiday.tolist() == [True]
+    ratio = region_day(config, "region-000", christmas)[0].mean() / region_day(config, "region-000", sunday)[0].mean()
+    assert 0.9 < ratio < 1.1
 
 
-def test_every_kind_of_anomaly_appears_at_about_the_configured_rate() -> None:
-    kinds = [region_day(CONFIG, region, DAY + timedelta(days=d))[1] for region in region_names(8) for d in range(120)]
+def test_the_seasonal_trend_moves_the_level_by_five_percent_in_a_month() -> None:
+    config = DemoConfig(scenario="seasonal_drift", anomaly_rate=0.0)
+    weeks = [date(2026, 3, 2) + timedelta(days=7 * w) for w in (0, 4)]  # both Mondays
+    means = [np.mean([region_day(config, r, d)[0].mean() for r in region_names(8)]) for d in weeks]
+    assert abs(means[1] / means[0] - 1) >= 0.05, means
+
+
+def test_regions_span_two_orders_of_magnitude_and_some_are_noisier() -> None:
+    from include.anomaly.demo_data import region_traits
+
+    traits = [region_traits(CONFIG, r) for r in region_names(24)]
+    assert max(t.scale for t in traits) / min(t.scale for t in traits) > 100
+    assert len({t.noise for t in traits}) == 2
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_every_kind_of_anomaly_appears_at_two_to_five_percent(scenario) -> None:
+    config = DemoConfig(scenario=scenario)
+    kinds = [region_day(config, region, DAY + timedelta(days=d))[1] for region in region_names(16) for d in range(120)]
     labelled = [k for k in kinds if k]
-    assert 0.04 < len(labelled) / len(kinds) < 0.08
+    assert 0.02 <= len(labelled) / len(kinds) <= 0.05
     assert set(labelled) == set(ANOMALY_KINDS)
 
 
 @pytest.mark.parametrize("kind", ANOMALY_KINDS)
 def test_each_kind_really_changes_the_day(kind) -> None:
-    from include.anomaly.demo_data import _inject
-
-    normal = normal_profile(DAY) * 1000
-    changed = _inject(normal, kind, np.random.default_rng(1), DAY)
+    normal = day_shape(2, DAY) * 1000
+    changed = inject(normal, kind, np.random.default_rng(1))
     assert np.abs(changed - normal).max() > 0.2 * normal.mean()
 
 

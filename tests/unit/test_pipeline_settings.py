@@ -13,13 +13,22 @@ VARIABLES = (
     "ANOMALY_RETRAIN_EVERY_DAYS",
     "ANOMALY_MIN_TRAINING_DAYS",
     "ANOMALY_MAX_MISSING_HOURS",
+    "ANOMALY_FALSE_ALARM_RATE",
+    "ANOMALY_HOLIDAY_COUNTRY",
 )
 
 
 def test_defaults(monkeypatch) -> None:
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    assert PipelineSettings.from_env() == PipelineSettings("hourly_load_iforest", 28, 7, 14, 2)
+    settings = PipelineSettings.from_env()
+    assert (settings.model_name, settings.training_window_days, settings.retrain_every_days) == (
+        "hourly_load_iforest",
+        28,
+        7,
+    )
+    assert (settings.min_training_days, settings.max_missing_hours) == (14, 2)
+    assert (settings.false_alarm_rate, settings.holiday_country) == (0.01, "US")
 
 
 def test_the_model_name_does_not_depend_on_the_other_settings(monkeypatch) -> None:
@@ -43,6 +52,9 @@ def test_overrides(monkeypatch) -> None:
         ("ANOMALY_RETRAIN_EVERY_DAYS", "0", "ANOMALY_RETRAIN_EVERY_DAYS must be at least 1"),
         ("ANOMALY_TRAINING_WINDOW_DAYS", "0", "ANOMALY_TRAINING_WINDOW_DAYS must be at least 1"),
         ("ANOMALY_MIN_TRAINING_DAYS", "40", "cannot exceed ANOMALY_TRAINING_WINDOW_DAYS"),
+        ("ANOMALY_FALSE_ALARM_RATE", "1", "ANOMALY_FALSE_ALARM_RATE must be between 0 and 0.5"),
+        ("ANOMALY_FALSE_ALARM_RATE", "often", "ANOMALY_FALSE_ALARM_RATE must be a number"),
+        ("ANOMALY_HOLIDAY_COUNTRY", "XX", "not a country the holidays package knows"),
     ],
 )
 def test_bad_values_are_refused(monkeypatch, name, value, message) -> None:
