@@ -94,7 +94,13 @@ def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_roo
         flagged = pd.read_parquet(handle).set_index("region").is_anomaly.to_dict()
     truth = {r: region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS}
     assert report["region_days"] == len(REGIONS) and report["model_versions"] == ["1"]
-    assert report["model"] == quality([truth[r] for r in REGIONS], [flagged[r] for r in REGIONS])
+    expected = quality([truth[r] for r in REGIONS], [flagged[r] for r in REGIONS])
+    assert {k: report["model"][k] for k in expected} == expected
+    normal = [r for r in REGIONS if not truth[r]]
+    assert report["model"]["false_alarm_rate_by_day"] == {"Wed": sum(flagged[r] for r in normal) / len(normal)}
+    labelled = {region_day(DemoConfig(), r, DAY)[1] for r in REGIONS} - {None}
+    assert set(report["model"]["recall_by_kind"]) == labelled
+    assert os.path.getsize(report["figure"]) > 10_000 and report["figure"].endswith("evaluation.png")
     baseline = report["baseline"]
     assert baseline["tp"] + baseline["fn"] == sum(truth.values()), "the baseline is scored on the same labels"
     assert baseline["tp"] + baseline["fp"] + baseline["fn"] <= len(REGIONS) and 0 <= baseline["f1"] <= 1
@@ -114,6 +120,8 @@ def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_roo
     assert (doc["event"], doc["status"], doc["model_version"]) == ("model_evaluation", "completed", "1")
     assert doc["details"]["f1"] == pytest.approx(report["model"]["f1"])
     assert doc["details"]["baseline_f1"] == pytest.approx(report["baseline"]["f1"])
+    assert doc["details"]["false_alarm_rate"] == pytest.approx(report["model"]["false_alarm_rate"])
+    assert doc["details"]["false_alarm_rate_by_day"] == pytest.approx(report["model"]["false_alarm_rate_by_day"])
     assert doc["airflow"]["data_interval_start"].startswith(DAY.isoformat())
 
 
