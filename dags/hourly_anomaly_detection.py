@@ -10,7 +10,7 @@ task-health documents; the detect step also emits `model_execution` documents.
 
 **Which day:** the `date` param when set; else the run's data interval (scheduled runs and
 backfills: the day the interval starts); else yesterday (UTC) — a manual run with no logical
-date. Re-running a day replaces its outputs.
+date. Re-running a day replaces its outputs (a run with `regions`: only those regions' rows).
 """
 
 from __future__ import annotations
@@ -100,7 +100,13 @@ def hourly_anomaly_detection() -> None:
 
         from include.anomaly import pipeline
 
-        return pipeline.persist(date.fromisoformat(day), list(detected), pipeline.data_root(), context["run_id"])
+        return pipeline.persist(
+            date.fromisoformat(day),
+            list(detected),
+            pipeline.data_root(),
+            context["run_id"],
+            context["params"]["regions"],
+        )
 
     day = resolve_day()
     found = extract(day)

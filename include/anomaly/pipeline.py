@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -143,24 +142,46 @@ def detect(
     return {"rows": frame.to_dict("records"), "unscorable": unscorable}
 
 
-def persist(day: date, shard_outputs: list[dict], root: Any, run_id: str) -> dict[str, Any]:
+def persist(
+    day: date, shard_outputs: list[dict], root: Any, run_id: str, regions: list[str] | None = None
+) -> dict[str, Any]:
+    """Write the day's rows (only `regions`' rows when a subset is given, else the whole day)
+    to the partition and the index; documents of regions the run no longer has are deleted."""
     import pandas as pd
 
-    from include.anomaly.persist import COLUMNS, index_actions, write_partition
+    from include.anomaly.persist import (
+        COLUMNS,
+        delete_actions,
+        index_actions,
+        indexed_regions,
+        stale_regions,
+        write_partition,
+    )
     from include.anomaly.staging import remove_region_days
     from include.task_health.emitter import anomalies_shipper_for
+    from include.task_health.es_client import TaskHealthElasticsearchHook
     from include.task_health.settings import TaskHealthSettings
 
     settings = TaskHealthSettings.from_env()
     rows = pd.DataFrame([r for out in shard_outputs for r in out["rows"]], columns=list(COLUMNS))
-    path = write_partition(root, day, rows)
-    actions = index_actions(rows, int(time.time() * 1000), index=settings.anomalies_index)
+    written = write_partition(root, day, rows, regions)
+    try:
+        hook = TaskHealthElasticsearchHook(settings.conn_id, request_timeout=settings.request_timeout_s, max_retries=0)
+        indexed = indexed_regions(hook.client, settings.anomalies_index, day)
+    except Exception as err:  # the cluster is away: the previous file tells what to delete
+        log.warning("could not list the day's documents in %s (%s)", settings.anomalies_index, err)
+        indexed = set()
+    stale = stale_regions(written, indexed, regions)
+    actions = index_actions(rows, written.version_ms, index=settings.anomalies_index)
+    actions += delete_actions(stale, day, written.version_ms, index=settings.anomalies_index)
     shipped = anomalies_shipper_for(settings).ship(actions)
     remove_region_days(root, day, run_id)
     return {
-        "path": str(path),
+        "path": str(written.path),
         "rows": len(rows),
+        "partition_rows": len(written.rows),
         "anomalies": int(rows["is_anomaly"].sum()),
+        "deleted": sorted(stale),
         "indexed": shipped.delivered,
         "spooled": shipped.spooled,
     }

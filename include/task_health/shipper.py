@@ -4,6 +4,8 @@
   is already there answers 409, which counts as delivered (a re-send is a no-op). Actions that
   carry a `_version` are `index`ed with that external version: a newer write replaces, an
   older or repeated one answers 409 and counts as delivered (a late replay never wins).
+  Actions with `"_op_type": "delete"` (and a `_version`) are deletes with that external
+  version: spooled and replayed like writes; 404 (nothing there) counts as delivered too.
 - Bounded retries with exponential backoff (tenacity) on connection errors, timeouts, 429 and
   5xx, within a time budget; only the items that still need it are re-sent.
 - After a failed delivery the shipper spools straight away for `cooldown_s` (a circuit
@@ -70,8 +72,14 @@ def describe(err: BaseException) -> str:
     return str(redact(f"{type(err).__name__}: {str(err)[:500]}"))
 
 
+def _is_delete(action: Action) -> bool:
+    return action.get("_op_type") == "delete"
+
+
 def _operation(action: Action) -> dict[str, Any]:
     target = {"_index": action["_index"], "_id": action["_id"]}
+    if _is_delete(action):
+        return {"delete": {**target, "version": action["_version"], "version_type": "external"}}
     if "_version" in action:
         return {"index": {**target, "version": action["_version"], "version_type": "external"}}
     return {"create": target}
@@ -232,7 +240,8 @@ class Shipper:
             operations: list[dict[str, Any]] = []
             for action in pending:
                 operations.append(_operation(action))
-                operations.append(action["_source"])
+                if not _is_delete(action):  # a delete has no source line
+                    operations.append(action["_source"])
             response = client.bulk(operations=operations)
         except (ConnectionError, TransportError) as err:
             raise _Retryable(describe(err)) from err
@@ -242,9 +251,9 @@ class Shipper:
             raise
         retry, rejected, delivered = [], [], 0
         for action, item in zip(pending, response["items"], strict=True):
-            outcome = next(iter(item.values()))  # {"create": {...}} or {"index": {...}}
+            outcome = next(iter(item.values()))  # {"create": {...}}, {"index": {...}} or {"delete": {...}}
             status = outcome["status"]
-            if status < 300 or status == 409:
+            if status < 300 or status == 409 or (status == 404 and _is_delete(action)):
                 delivered += 1
             elif status == 429 or status >= 500:
                 retry.append(action)

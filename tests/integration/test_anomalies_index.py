@@ -1,8 +1,10 @@
 """Detection rows in the real `anomalies` index: `_id = region|date`, the newest run wins, and a
-late replay of an older run's rows never overwrites it."""
+late replay of an older run's rows never overwrites it; after full, subset and full runs the index
+holds exactly the partition's rows, also when the deletes had to wait in the spool."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import date
 
@@ -67,3 +69,59 @@ def test_newest_run_wins_and_late_replays_do_not(anomalies_index, es) -> None:
         "float",
         "keyword",
     )
+
+
+def day_output(regions: list[str], run_id: str) -> list[dict]:
+    """The detect shards' output for `regions` (one shard)."""
+    frame = rows(run_id, -0.5).iloc[[0] * len(regions)].assign(region=regions, is_anomaly=False)
+    return [{"rows": frame.to_dict("records")}]
+
+
+def parquet_rows(root) -> dict[str, str]:
+    from include.anomaly.persist import FILE_NAME, anomaly_partition
+
+    with open(anomaly_partition(root, DAY) / FILE_NAME, "rb") as handle:
+        frame = pd.read_parquet(handle)
+    return dict(zip(frame.region, frame.run_id, strict=True))
+
+
+def indexed_rows(es, index: str) -> dict[str, str]:
+    return {i.split("|")[0]: d["run_id"] for i, d in stored(es, index).items()}
+
+
+def test_full_subset_full_runs_leave_the_index_equal_to_the_partition(anomalies_index, es, tmp_path) -> None:
+    from include.anomaly.pipeline import persist
+
+    root = tmp_path / "data"
+    persist(DAY, day_output(["r-a", "r-b", "r-c"], "full-1"), root, "full-1")
+    assert (
+        indexed_rows(es, anomalies_index) == parquet_rows(root) == {"r-a": "full-1", "r-b": "full-1", "r-c": "full-1"}
+    )
+
+    persist(DAY, day_output(["r-b"], "subset"), root, "subset", regions=["r-b"])
+    assert (
+        indexed_rows(es, anomalies_index) == parquet_rows(root) == {"r-a": "full-1", "r-b": "subset", "r-c": "full-1"}
+    )
+
+    report = persist(DAY, day_output(["r-a", "r-c"], "full-2"), root, "full-2")
+    assert report["deleted"] == ["r-b"]
+    assert indexed_rows(es, anomalies_index) == parquet_rows(root) == {"r-a": "full-2", "r-c": "full-2"}
+
+
+def test_deletes_made_while_the_cluster_is_down_are_replayed(anomalies_index, es, tmp_path, monkeypatch) -> None:
+    from include.anomaly.pipeline import persist
+    from tests.integration.task_health.conftest import connection_json
+
+    root = tmp_path / "data"
+    persist(DAY, day_output(["r-a", "r-b", "r-c"], "full-1"), root, "full-1")
+    up = os.environ["AIRFLOW_CONN_ELASTICSEARCH_DEFAULT"]
+    monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(1))  # nothing listens on port 1
+    monkeypatch.setenv("TASK_HEALTH_SPOOL_DIR", str(tmp_path / "outage"))
+    report = persist(DAY, day_output(["r-a"], "full-2"), root, "full-2")
+    assert (report["deleted"], report["spooled"]) == (["r-b", "r-c"], 3), "found from the previous file"
+    assert indexed_rows(es, anomalies_index) == {"r-a": "full-1", "r-b": "full-1", "r-c": "full-1"}
+
+    monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", up)
+    replayed = anomalies_shipper_for.__wrapped__(TaskHealthSettings.from_env()).replay()
+    assert replayed.replayed == 3
+    assert indexed_rows(es, anomalies_index) == parquet_rows(root) == {"r-a": "full-2"}

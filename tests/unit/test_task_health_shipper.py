@@ -40,7 +40,13 @@ class ScriptedCluster:
         return {"acknowledged": True}
 
     def bulk(self, operations):
-        self.headers = operations[::2]
+        self.headers, rest = [], list(operations)
+        while rest:  # header lines, each followed by a source line except for a delete
+            header = rest.pop(0)
+            self.headers.append(header)
+            if "delete" not in header:
+                rest.pop(0)
+        self.operations = operations
         ids = [next(iter(op.values()))["_id"] for op in self.headers]
         self.calls.append(ids)
         outcome = self.outcomes.pop(0) if self.outcomes else 201
@@ -202,4 +208,33 @@ def test_versioned_actions_are_indexed_with_an_external_version(tmp_path) -> Non
     assert cluster.headers == [
         {"index": {"_index": "th-2026.01", "_id": "id-1", "version": 2000, "version_type": "external"}},
         {"index": {"_index": "th-2026.01", "_id": "id-2", "version": 1000, "version_type": "external"}},
+    ]
+
+
+def test_delete_actions_carry_the_external_version_and_no_source(tmp_path) -> None:
+    cluster = ScriptedCluster([200, 404, 409, 400])
+    deletes = [
+        {"_index": "anomalies", "_id": f"r-{i}|2026-02-10", "_version": 3000, "_op_type": "delete", "_source": {}}
+        for i in range(3)
+    ]
+    result = shipper(cluster, tmp_path).ship([{**action(9), "_version": 3000}, *deletes[:2], deletes[2]])
+    assert cluster.operations == [
+        {"index": {"_index": "th-2026.01", "_id": "id-9", "version": 3000, "version_type": "external"}},
+        {"n": 9},
+        *[
+            {"delete": {"_index": "anomalies", "_id": d["_id"], "version": 3000, "version_type": "external"}}
+            for d in deletes
+        ],
+    ]
+    assert (result.delivered, result.dead_lettered) == (3, 1), "404 and 409 on a delete: nothing newer to remove"
+
+
+def test_deletes_are_spooled_and_replayed_like_writes(tmp_path) -> None:
+    delete = {"_index": "anomalies", "_id": "r-1|2026-02-10", "_version": 3000, "_op_type": "delete", "_source": {}}
+    down = ScriptedCluster(*[ConnectionError("down")] * 3)
+    assert shipper(down, tmp_path).ship([delete]).spooled == 1
+    up = ScriptedCluster(200)
+    assert shipper(up, tmp_path).replay().replayed == 1
+    assert up.operations == [
+        {"delete": {"_index": "anomalies", "_id": "r-1|2026-02-10", "version": 3000, "version_type": "external"}}
     ]
