@@ -5,14 +5,22 @@ documents each run left in Elasticsearch (task health, and detection rows in `an
 
 Usage: python -m scripts.demo_pipeline --days 14 --end 2026-11-28 --summary summary.txt
 (Airflow's own task output goes to stdout/stderr; the summary goes to the --summary file.)
+
+Each run is checked (`run_problems`): every task instance must have succeeded and `persist`
+must have written rows. The first run that fails the check stops the demo: it prints the day
+and the task(s) to stderr and exits 1 (a run that processed nothing never counts as success).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+
+EXPECTED_TASKS = ("resolve_day", "extract", "choose_model", "make_shards", "detect", "persist")
 
 
 def main() -> int:
@@ -34,7 +42,14 @@ def main() -> int:
         # The day as the run's logical date too, as a scheduled run or a backfill has it, so the
         # documents land on the processed day in Kibana's "by logical date" panels.
         logical_date = datetime.combine(day, time.min, tzinfo=UTC)
-        runs.append((day, dag.test(logical_date=logical_date, run_conf={"date": day.isoformat()})))
+        run = dag.test(logical_date=logical_date, run_conf={"date": day.isoformat()})
+        states = {task_label(ti): str(getattr(ti.state, "value", ti.state) or "") for ti in run.get_task_instances()}
+        persist = run.get_task_instance("persist")
+        problems = run_problems(day, states, persist.xcom_pull(task_ids="persist") if persist else None)
+        if problems:
+            print(f"[demo] the run of {day} did not process the day:", *problems, sep="\n  ", file=sys.stderr)
+            return 1
+        runs.append((day, run))
     documents = DocumentCounter()
     lines.append(f"{'date':<12}{'state':<9}{'scored':>7}{'anomalies':>10}{'health docs':>13}{'rows in ES':>12}  model")
     for day, run in runs:
@@ -48,6 +63,32 @@ def main() -> int:
         )
     args.summary.write_text("\n".join(lines) + "\n")
     return 0
+
+
+def task_label(ti: Any) -> str:
+    return f"{ti.task_id}[{ti.map_index}]" if ti.map_index is not None and ti.map_index >= 0 else ti.task_id
+
+
+def run_problems(day: date, task_states: dict[str, str], persisted: dict[str, Any] | None) -> list[str]:
+    """Why the run of `day` does not count as having processed it; empty when it does.
+
+    `task_states`: {task id, or "detect[i]" for a mapped instance: state}; `persisted`: what
+    `persist` returned (XCom), None when it returned nothing.
+    """
+    if not task_states:
+        return [f"{day}: no task ran (is the day before the DAG's start_date?)"]
+    problems = [
+        f"{day}: task {task} ended {state or 'without a state (never ran)'}"
+        for task, state in sorted(task_states.items())
+        if state != "success"
+    ]
+    ran = {task.split("[", 1)[0] for task in task_states}
+    problems += [f"{day}: task {task} has no task instance" for task in EXPECTED_TASKS if task not in ran]
+    if task_states.get("persist") == "success":
+        rows = (persisted or {}).get("rows") or 0
+        if rows <= 0:
+            problems.append(f"{day}: task persist wrote {rows} rows (nothing was scored)")
+    return problems
 
 
 class DocumentCounter:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from include.anomaly import settings
 from include.anomaly.partition import PartitionError, read_partition, region_days
 
 log = logging.getLogger(__name__)
@@ -24,14 +25,16 @@ def partition_path(data_root: Any, day: date) -> Any:
 
 
 def load_history(
-    data_root: Any, start: date, end: date, max_missing_hours: int = 2
+    data_root: Any, start: date, end: date, max_missing_hours: int = 2, max_plausible_value: float | None = None
 ) -> dict[tuple[str, date], np.ndarray]:
-    """{(region, day): 24 values} for every scorable region-day in [start, end)."""
+    """{(region, day): 24 values} for every scorable region-day in [start, end); readings above
+    `max_plausible_value` (default: the ANOMALY_MAX_PLAUSIBLE_VALUE setting) are bad rows."""
+    bound = settings.max_plausible_value() if max_plausible_value is None else max_plausible_value
     history: dict[tuple[str, date], np.ndarray] = {}
     day = start
     while day < end:
         try:
-            rows, _ = read_partition(partition_path(data_root, day), day)
+            rows, _ = read_partition(partition_path(data_root, day), day, bound)
         except PartitionError as err:
             log.warning("training history: skipping %s: %s", day, err)
         else:

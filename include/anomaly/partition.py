@@ -6,7 +6,9 @@ needs no Airflow. It fails (PartitionError, naming the file and the problem) onl
 day cannot be read at all: partition missing or without data files, a file unreadable, empty
 or without a required column. Everything else is a *bad row*, counted by reason and kept out
 of scoring: timestamps that are unparsable, without an offset, outside the day or not on the
-hour; empty regions; non-numeric, NaN or negative values; duplicates (an exact repeat keeps
+hour; empty regions; non-numeric, NaN, infinite, negative or implausibly large values (above
+`max_plausible_value`, setting ANOMALY_MAX_PLAUSIBLE_VALUE: e.g. 1e300 from a broken meter);
+duplicates (an exact repeat keeps
 one copy; readings that disagree — e.g. a CSV and a Parquet file — are all dropped).
 """
 
@@ -20,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from include.anomaly.settings import DEFAULT_MAX_PLAUSIBLE_VALUE
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +91,11 @@ def _data_files(partition: Any) -> list[Any]:
     return files
 
 
-def read_partition(partition: Any, day: date) -> tuple[pd.DataFrame, PartitionReport]:
-    """Valid readings of `day` as rows (region, hour, value) and a report of what was dropped."""
+def read_partition(
+    partition: Any, day: date, max_plausible_value: float = DEFAULT_MAX_PLAUSIBLE_VALUE
+) -> tuple[pd.DataFrame, PartitionReport]:
+    """Valid readings of `day` as rows (region, hour, value) and a report of what was dropped;
+    readings above `max_plausible_value` are bad rows (`implausible_value`)."""
     report = PartitionReport(day=day.isoformat())
     frames = []
     for path in _data_files(partition):
@@ -106,12 +113,12 @@ def read_partition(partition: Any, day: date) -> tuple[pd.DataFrame, PartitionRe
         frames.append(frame[list(REQUIRED_COLUMNS)].assign(source=path.name))
     rows = pd.concat(frames, ignore_index=True)
     report.rows_read = len(rows)
-    valid = _valid_rows(rows, day, report.bad_rows)
+    valid = _valid_rows(rows, day, report.bad_rows, max_plausible_value)
     report.rows_valid = len(valid)
     return valid, report
 
 
-def _valid_rows(rows: pd.DataFrame, day: date, bad: Counter) -> pd.DataFrame:
+def _valid_rows(rows: pd.DataFrame, day: date, bad: Counter, max_plausible_value: float) -> pd.DataFrame:
     """Rows (region, hour, value) that pass every check; each other row counts once, under
     the first check it fails."""
     stamp_text = rows["timestamp"].astype(str).str.strip()
@@ -129,6 +136,7 @@ def _valid_rows(rows: pd.DataFrame, day: date, bad: Counter) -> pd.DataFrame:
         ("non_numeric_value", value.isna()),
         ("non_finite_value", ~np.isfinite(value)),
         ("negative_value", value < 0),
+        ("implausible_value", value > max_plausible_value),
     ]
     ok = pd.Series(True, index=rows.index)
     for reason, mask in checks:

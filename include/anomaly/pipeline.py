@@ -52,20 +52,22 @@ def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dic
     from include.anomaly.staging import write_recent_days, write_region_days
 
     partition = partition_path(root, day)
+    settings = PipelineSettings.from_env()
     try:
-        rows, report = read_partition(partition, day)
+        rows, report = read_partition(partition, day, settings.max_plausible_value)
     except PartitionMissing:
         raise
     except PartitionError as err:
         raise AirflowFailException(str(err)) from err
-    found = region_days(rows, regions or None, PipelineSettings.from_env().max_missing_hours)
+    found = region_days(rows, regions or None, settings.max_missing_hours)
     if not found.regions:
         problems = "; ".join(f"{r}: {why}" for r, why in sorted(found.unscorable.items())) or "no rows"
         bad = ", ".join(f"{n} {reason}" for reason, n in sorted(report.bad_rows.items())) or "none"
         raise AirflowFailException(f"{partition}: no region-day of {day} can be scored ({problems}); bad rows: {bad}")
     write_region_days(root, day, run_id, found)
-    settings = PipelineSettings.from_env()
-    recent = load_history(root, day - timedelta(days=RECENT_DAYS), day, settings.max_missing_hours)
+    recent = load_history(
+        root, day - timedelta(days=RECENT_DAYS), day, settings.max_missing_hours, settings.max_plausible_value
+    )
     write_recent_days(root, day, run_id, {key: v for key, v in recent.items() if key[0] in set(found.regions)})
     log.info("%s: %d rows read, %d valid, bad rows %s", partition, report.rows_read, report.rows_valid, report.bad_rows)
     for region, why in sorted(found.unscorable.items()):
@@ -81,7 +83,7 @@ def choose_model(day: date, retrain: bool, root: Any) -> dict[str, Any]:
     settings = PipelineSettings.from_env()
     detector, choice = select_or_train(
         day,
-        lambda start, end: load_history(root, start, end, settings.max_missing_hours),
+        lambda start, end: load_history(root, start, end, settings.max_missing_hours, settings.max_plausible_value),
         window_days=settings.training_window_days,
         retrain_every_days=settings.retrain_every_days,
         min_training_days=settings.min_training_days,

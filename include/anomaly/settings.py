@@ -3,10 +3,12 @@ deployment changes them without code and a test without reloading modules. READM
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
 DEFAULT_MODEL_NAME = "hourly_load_iforest"
+DEFAULT_MAX_PLAUSIBLE_VALUE = 1e9
 
 
 def model_name() -> str:
@@ -40,6 +42,21 @@ def _share(name: str, default: float) -> float:
     return value
 
 
+def max_plausible_value() -> float:
+    """ANOMALY_MAX_PLAUSIBLE_VALUE: readings above it are bad rows (`implausible_value`)."""
+    name = "ANOMALY_MAX_PLAUSIBLE_VALUE"
+    raw = os.environ.get(name)
+    if not raw:
+        return DEFAULT_MAX_PLAUSIBLE_VALUE
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number above 0 (e.g. 1e9), got {raw!r}")
+    return value
+
+
 def _country(code: str) -> str:
     """An ISO 3166 code the `holidays` package knows, or "" for no holidays."""
     code = code.strip().upper()
@@ -60,6 +77,7 @@ class PipelineSettings:
     max_missing_hours: int  # hours per region-day filled in by interpolation; more: not scorable
     false_alarm_rate: float  # share of normal region-days the threshold lets through (new models' calibration)
     holiday_country: str  # public holidays (scored as Sundays) of this ISO country code; "" for none
+    max_plausible_value: float  # readings above it are bad rows (implausible_value)
 
     @classmethod
     def from_env(cls) -> PipelineSettings:
@@ -71,6 +89,7 @@ class PipelineSettings:
             max_missing_hours=_whole_number("ANOMALY_MAX_MISSING_HOURS", 2, minimum=0),
             false_alarm_rate=_share("ANOMALY_FALSE_ALARM_RATE", 0.01),
             holiday_country=_country(os.environ.get("ANOMALY_HOLIDAY_COUNTRY", "US")),
+            max_plausible_value=max_plausible_value(),
         )
         if settings.min_training_days > settings.training_window_days:
             raise ValueError(

@@ -186,3 +186,50 @@ def test_a_region_with_no_data(partition) -> None:
     days = region_days(read(partition)[0], expected_regions=["region-000", "region-001", "region-009"])
     assert days.unscorable == {"region-009": "no valid readings for this day"}
     assert days.regions == ["region-000", "region-001"]
+
+
+@pytest.mark.parametrize(
+    ("reading", "reason"),
+    [
+        ("1e300", "implausible_value"),
+        ("1000000000.5", "implausible_value"),  # just above the default bound, 1e9
+        ("inf", "non_finite_value"),
+        ("-inf", "non_finite_value"),
+        ("Infinity", "non_finite_value"),
+    ],
+)
+def test_non_finite_and_implausible_readings_are_bad_rows(partition, reading, reason) -> None:
+    frame = good_day().astype({"value": str})
+    frame.loc[3, "value"] = reading
+    frame.to_csv(partition / "a.csv", index=False)
+    rows, report = read(partition)
+    assert report.bad_rows == {reason: 1} and report.rows_valid == 47
+    clean = good_day()
+    assert rows.value.max() <= 1e9 and np.isfinite(rows.value).all()
+    kept = rows.merge(clean.assign(hour=pd.to_datetime(clean.timestamp).dt.hour), on=["region", "hour"])
+    assert len(kept) == 47 and (kept.value_x == kept.value_y).all(), "valid rows are unaffected"
+    days = region_days(rows)
+    assert days.regions == region_names(2) and days.imputed_hours == {"region-000": 1}
+    assert np.isfinite(days.values).all() and days.values.max() <= 1e9
+
+
+def test_float_parquet_readings_beyond_the_bound(partition) -> None:
+    frame = good_day()
+    frame.loc[0, "value"] = 1e300
+    frame.loc[1, "value"] = float("inf")
+    frame.loc[2, "value"] = float("-inf")
+    frame.loc[3, "value"] = 1e9  # the bound itself is plausible
+    frame.to_parquet(partition / "a.parquet", index=False)
+    rows, report = read(partition)
+    assert report.bad_rows == {"implausible_value": 1, "non_finite_value": 2} and len(rows) == 45
+    assert 1e9 in set(rows.value)
+
+
+def test_the_bound_is_a_parameter(partition) -> None:
+    frame = good_day()
+    bound = float(frame.value.max())
+    frame.loc[0, "value"] = bound + 0.5
+    frame.to_csv(partition / "a.csv", index=False)
+    _, report = read_partition(partition, DAY, max_plausible_value=bound)
+    assert report.bad_rows == {"implausible_value": 1} and report.rows_valid == 47
+    assert not read(partition)[1].bad_rows, "within the default bound"

@@ -15,6 +15,7 @@ VARIABLES = (
     "ANOMALY_MAX_MISSING_HOURS",
     "ANOMALY_FALSE_ALARM_RATE",
     "ANOMALY_HOLIDAY_COUNTRY",
+    "ANOMALY_MAX_PLAUSIBLE_VALUE",
 )
 
 
@@ -29,6 +30,7 @@ def test_defaults(monkeypatch) -> None:
     )
     assert (settings.min_training_days, settings.max_missing_hours) == (14, 2)
     assert (settings.false_alarm_rate, settings.holiday_country) == (0.01, "US")
+    assert settings.max_plausible_value == 1e9
 
 
 def test_the_model_name_does_not_depend_on_the_other_settings(monkeypatch) -> None:
@@ -40,8 +42,10 @@ def test_the_model_name_does_not_depend_on_the_other_settings(monkeypatch) -> No
 def test_overrides(monkeypatch) -> None:
     monkeypatch.setenv("ANOMALY_RETRAIN_EVERY_DAYS", "1")
     monkeypatch.setenv("ANOMALY_MAX_MISSING_HOURS", "0")
+    monkeypatch.setenv("ANOMALY_MAX_PLAUSIBLE_VALUE", "2.5e4")
     settings = PipelineSettings.from_env()
     assert settings.retrain_every_days == 1 and settings.max_missing_hours == 0
+    assert settings.max_plausible_value == 25000.0
 
 
 @pytest.mark.parametrize(
@@ -55,6 +59,11 @@ def test_overrides(monkeypatch) -> None:
         ("ANOMALY_FALSE_ALARM_RATE", "1", "ANOMALY_FALSE_ALARM_RATE must be between 0 and 0.5"),
         ("ANOMALY_FALSE_ALARM_RATE", "often", "ANOMALY_FALSE_ALARM_RATE must be a number"),
         ("ANOMALY_HOLIDAY_COUNTRY", "XX", "not a country the holidays package knows"),
+        ("ANOMALY_MAX_PLAUSIBLE_VALUE", "huge", "ANOMALY_MAX_PLAUSIBLE_VALUE must be a number"),
+        ("ANOMALY_MAX_PLAUSIBLE_VALUE", "0", "ANOMALY_MAX_PLAUSIBLE_VALUE must be a finite number above 0"),
+        ("ANOMALY_MAX_PLAUSIBLE_VALUE", "-5", "ANOMALY_MAX_PLAUSIBLE_VALUE must be a finite number above 0"),
+        ("ANOMALY_MAX_PLAUSIBLE_VALUE", "inf", "ANOMALY_MAX_PLAUSIBLE_VALUE must be a finite number above 0"),
+        ("ANOMALY_MAX_PLAUSIBLE_VALUE", "nan", "ANOMALY_MAX_PLAUSIBLE_VALUE must be a finite number above 0"),
     ],
 )
 def test_bad_values_are_refused(monkeypatch, name, value, message) -> None:

@@ -160,6 +160,8 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, Fails | Scores]] = {
     "non-numeric values": (set_values(R1, 5, "n/a?"), Scores({"non_numeric_value": 5}, {R1})),
     "NaN values": (set_values(R0, 3, "NaN"), Scores({"nan_value": 3}, {R0})),
     "a negative value": (set_values(R2, 1, "-42.5"), Scores({"negative_value": 1})),
+    "absurd readings (1e300)": (set_values(R3, 3, "1e300"), Scores({"implausible_value": 3}, {R3})),
+    "an infinite value": (set_values(R1, 1, "-inf"), Scores({"non_finite_value": 1})),
     "duplicate hours": (exact_duplicates, Scores({"duplicate": 24})),
     "missing hours": (drop_hours({R0: 2, R1: 12}), Scores({}, {R1})),
     "naive timestamps in one region": (naive_timestamps(R2), Scores({"timestamp_without_offset": 24}, {R2})),
