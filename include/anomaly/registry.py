@@ -11,6 +11,24 @@ the detector's state (reference profiles, training scores) next to the model. Th
 alias moves only to a version whose training window ends no earlier than the champion's.
 Writes are serialised by a file lock next to a local SQLite store (and, under Airflow, by the
 `model_registry` pool), so concurrent runs cannot register the same anchor twice.
+
+How a version was trained is in its tags: `trigger` = `cadence` | `retrain` (and, for a
+retrain, `retrain_day`). Point-in-time selection uses cadence versions only (versions without
+a `trigger` tag, registered before it existed, count as cadence), so `retrain=True` on day D
+never changes the model a re-run or backfill of another day gets. Retrain versions are only
+ever chosen by a run that asks retrain for that exact day: a second retrain of D reuses the
+retrain version of D's window.
+
+Against an MLflow tracking server the file lock does nothing, so concurrent runs may each
+train the same window. After registering, a run lists the versions with the same training
+window and trigger (waiting briefly for versions still being tagged): the lowest version
+number wins, a loser deletes its own version and uses the winner, and `champion` is set from
+the winner. So one version per window and one champion remain.
+
+A registry read that fails (server error, connection error, locked database, bad name) raises
+`RegistryError` naming the store URI and the operation; only "registered model does not exist"
+and a missing `champion` alias count as "nothing there yet" — a failed read never leads to
+training a new version nor to moving `champion` backwards.
 """
 
 from __future__ import annotations
@@ -18,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -69,13 +88,58 @@ def registry_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _versions(client: Any, name: str) -> list[Any]:
-    from mlflow.exceptions import MlflowException
+TRIGGER_TAG = "trigger"
+CADENCE, RETRAIN = "cadence", "retrain"
+# A version without a `trigger` tag created this recently may still be being tagged by its run.
+PENDING_MS = 120_000
+SETTLE_SECONDS = 30.0
 
+
+class RegistryError(RuntimeError):
+    """A model registry operation failed; never to be read as "no versions"."""
+
+
+def _fail(operation: str, name: str, exc: BaseException) -> RegistryError:
+    return RegistryError(
+        f"MLflow model registry: {operation} for model {name!r} failed at {mlflow_store.tracking_uri()}: "
+        f"{type(exc).__name__}: {exc}"
+    )
+
+
+def _missing(exc: BaseException) -> bool:
+    return getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def _versions(client: Any, name: str) -> list[Any]:
+    """All versions of `name`; [] only when the registered model does not exist yet."""
     try:
         return list(client.search_model_versions(f"name='{name}'"))
-    except MlflowException:
-        return []
+    except Exception as exc:
+        if _missing(exc):
+            return []
+        raise _fail("search_model_versions", name, exc) from exc
+
+
+def _trigger(version: Any) -> str:
+    return version.tags.get(TRIGGER_TAG, CADENCE)
+
+
+def _settled_versions(client: Any, name: str) -> list[Any]:
+    """Versions, after waiting (up to SETTLE_SECONDS) for recent ones still missing `trigger`."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        versions = _versions(client, name)
+        now_ms = time.time() * 1000
+        pending = [
+            v for v in versions if TRIGGER_TAG not in v.tags and now_ms - (v.creation_timestamp or 0) < PENDING_MS
+        ]
+        if not pending or time.monotonic() > deadline:
+            return versions
+        time.sleep(0.25)
+
+
+def _window(version: Any) -> tuple[str | None, str | None, str]:
+    return version.tags.get("train_start"), version.tags.get("train_end"), _trigger(version)
 
 
 def _train_end(version: Any) -> date | None:
@@ -84,14 +148,42 @@ def _train_end(version: Any) -> date | None:
 
 
 def _rank(version: Any) -> tuple[date, int]:
-    """Later training window first, then the later registration."""
-    return _train_end(version) or date.min, int(version.version)
+    """Later training window first, then the earlier registration (the one dedupe keeps)."""
+    return _train_end(version) or date.min, -int(version.version)
 
 
 def newest_usable(versions: list[Any], day: date) -> Any | None:
-    """The version trained on the latest window ending on or before `day` (ties: newest)."""
-    usable = [v for v in versions if (end := _train_end(v)) is not None and end <= day]
+    """The cadence version trained on the latest window ending on or before `day` (ties: the
+    lowest version number). Retrain versions are never chosen here."""
+    usable = [v for v in versions if _trigger(v) == CADENCE and (end := _train_end(v)) is not None and end <= day]
     return max(usable, key=_rank, default=None)
+
+
+def retrain_version(versions: list[Any], day: date, start: date) -> Any | None:
+    """The retrain version of `day` trained on [start, day), if one was registered."""
+    mine = [
+        v
+        for v in versions
+        if _trigger(v) == RETRAIN
+        and v.tags.get("retrain_day") == day.isoformat()
+        and _window(v)[:2] == (start.isoformat(), day.isoformat())
+    ]
+    return min(mine, key=lambda v: int(v.version), default=None)
+
+
+def _dedupe(client: Any, name: str, version: Any) -> Any:
+    """The winner among versions of `version`'s window and trigger: the lowest number. A loser
+    deletes its own version."""
+    group = [v for v in _settled_versions(client, name) if _window(v) == _window(version)]
+    winner = min(group, key=lambda v: int(v.version), default=version)
+    if int(winner.version) < int(version.version):
+        log.info("version %s of %s duplicates version %s: deleting it", version.version, name, winner.version)
+        try:
+            client.delete_model_version(name, version.version)
+        except Exception as exc:
+            raise _fail(f"delete_model_version {version.version}", name, exc) from exc
+        return winner
+    return version
 
 
 def register(detector: Detector, name: str, params: dict[str, Any]) -> Any:
@@ -137,20 +229,38 @@ def load(name: str, version: Any) -> Detector:
     return Detector.from_state(forest, state)
 
 
+def _champion(client: Any, name: str) -> Any | None:
+    """The version `champion` points at; None only when the model or the alias does not exist."""
+    try:
+        aliases = client.get_registered_model(name).aliases
+    except Exception as exc:
+        if _missing(exc):
+            return None
+        raise _fail("get_registered_model (champion alias)", name, exc) from exc
+    current = aliases.get(mlflow_store.CHAMPION_ALIAS) if aliases else None
+    if current is None:
+        return None
+    try:
+        return client.get_model_version(name, str(current))
+    except Exception as exc:
+        raise _fail(f"get_model_version {current} (champion)", name, exc) from exc
+
+
+def _key(version: Any) -> tuple[date, int]:
+    return _train_end(version) or date.min, int(version.version)
+
+
 def _move_champion(client: Any, name: str, version: Any) -> bool:
     """Point `champion` at `version` unless the champion was trained on a later window."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        current = client.get_model_version_by_alias(name, mlflow_store.CHAMPION_ALIAS)
-    except MlflowException:
-        current = None
-    if current is not None and (_train_end(current), int(current.version)) > (
-        _train_end(version),
-        int(version.version),
-    ):
+    current = _champion(client, name)
+    if current is not None and _key(current) > _key(version):
         return False
-    mlflow_store.set_champion(name, version.version)
+    if current is not None and str(current.version) == str(version.version):
+        return True
+    try:
+        mlflow_store.set_champion(name, version.version)
+    except Exception as exc:
+        raise _fail(f"set alias champion -> {version.version}", name, exc) from exc
     return True
 
 
@@ -171,11 +281,12 @@ def select_or_train(
     name, client = model_name(), MlflowClient()
     settings = PipelineSettings.from_env()
     with registry_lock():
-        chosen = None if retrain else newest_usable(_versions(client, name), day)
+        versions = _settled_versions(client, name)
         anchor = day if retrain else anchor_date(day, retrain_every_days)
+        start = anchor - timedelta(days=window_days)
+        chosen = retrain_version(versions, day, start) if retrain else newest_usable(versions, day)
         trained_now = chosen is None or _train_end(chosen) < anchor
         if trained_now:
-            start = anchor - timedelta(days=window_days)
             history = load_history(start, anchor)
             days_found = len({d for _, d in history})
             if days_found < min_training_days:
@@ -196,8 +307,16 @@ def select_or_train(
                 "retrain_every_days": retrain_every_days,
                 "n_estimators": n_estimators,
             }
-            chosen = register(detector, name, params)
-            log.info("registered %s version %s trained on [%s, %s)", name, chosen.version, start, anchor)
+            mine = register(detector, name, params)
+            tags = {"retrain_day": day.isoformat()} if retrain else {}
+            tags[TRIGGER_TAG] = RETRAIN if retrain else CADENCE  # last: a version with it is complete
+            for key, value in tags.items():
+                client.set_model_version_tag(name, mine.version, key, value)
+            mine = client.get_model_version(name, mine.version)
+            log.info("registered %s version %s trained on [%s, %s)", name, mine.version, start, anchor)
+            chosen = _dedupe(client, name, mine)
+            if chosen is not mine:
+                detector, trained_now = load(name, chosen), False
         else:
             detector = load(name, chosen)
         champion = _move_champion(client, name, chosen)

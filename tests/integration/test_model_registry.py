@@ -5,13 +5,19 @@ concurrency."""
 from __future__ import annotations
 
 import multiprocessing
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
-from include.anomaly import registry
+from include.anomaly import mlflow_store, registry
 from include.anomaly.demo_data import DemoConfig, region_day, region_names
 
 pytestmark = pytest.mark.integration
@@ -111,3 +117,104 @@ def test_concurrent_runs_register_one_version_and_one_champion(model_name) -> No
         chosen = pool.map(_choose_in_a_process, [date(2026, 2, 10), date(2026, 2, 11), date(2026, 2, 12)])
     assert len(set(chosen)) == 1 and len(versions(model_name)) == 1
     assert str(MlflowClient().get_model_version_by_alias(model_name, "champion").version) == chosen[0]
+
+
+def test_a_retrain_does_not_change_the_model_of_another_day(model_name) -> None:
+    _, cadence = choose(date(2026, 2, 10))
+    _, retrained = choose(date(2026, 2, 11), retrain=True)
+    assert retrained.version == "2" and retrained.train_end == date(2026, 2, 11) and retrained.champion
+    _, next_day = choose(date(2026, 2, 12))
+    assert (next_day.version, next_day.trained_now) == (cadence.version, False), "the cadence version"
+    _, again = choose(date(2026, 2, 11), retrain=True)
+    assert (again.version, again.trained_now) == ("2", False), "a second retrain of the day reuses it"
+    tags = {str(v.version): v.tags for v in versions(model_name)}
+    assert tags["1"]["trigger"] == "cadence"
+    assert (tags["2"]["trigger"], tags["2"]["retrain_day"]) == ("retrain", "2026-02-11")
+    assert len(tags) == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_failed_registry_read_is_a_clear_error_and_registers_nothing(model_name, monkeypatch) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    with pytest.raises(
+        registry.RegistryError, match=rf"search_model_versions for model '{model_name}' failed at {url}"
+    ):
+        choose(date(2026, 2, 11))
+    assert CALLS == [], "no history loaded, nothing trained"
+    monkeypatch.undo()
+    mlflow_store.configure()
+    assert versions(model_name) == []
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory) -> Iterator[str]:
+    """A real `mlflow server` (its own SQLite store and artifact root) for this module."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = _free_port()
+    log_file = open(root / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{root}/db",
+            "--default-artifact-root",
+            (root / "art").as_uri(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log_file.close()
+
+
+def test_concurrent_runs_against_a_tracking_server_keep_one_version_and_one_champion(
+    model_name, mlflow_server, monkeypatch
+) -> None:
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        chosen = pool.map(_choose_in_a_process, [date(2026, 2, 11)] * 3)
+    mlflow_store.configure()
+    left = versions(model_name)
+    assert len(set(chosen)) == 1 and [str(v.version) for v in left] == chosen[:1], (chosen, left)
+    assert str(MlflowClient().get_model_version_by_alias(model_name, "champion").version) == chosen[0]
+    monkeypatch.undo()
+    mlflow_store.configure()
