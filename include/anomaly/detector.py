@@ -141,7 +141,9 @@ def score_day(
     `recent` holds each region's 24 values of the days before `day` (its recent level and shape)."""
     if day < detector.train_end:
         raise ValueError(f"model trained on data up to {detector.train_end} cannot score the earlier day {day}")
-    scored, features, unknown = feature_matrix(regions, day, values, detector.references, recent or {}, detector.country)
+    scored, features, unknown = feature_matrix(
+        regions, day, values, detector.references, recent or {}, detector.country
+    )
     if not np.isfinite(features).all():
         raise ValueError(f"non-finite features for {day}: readings must be validated before scoring")
     scores = detector.forest.score_samples(features) if len(scored) else np.empty(0)

@@ -92,7 +92,7 @@ def test_threshold_follows_the_false_alarm_rate() -> None:
     for rate in (0.01, 0.05):
         assert np.mean(scores < detector.threshold(rate)) <= rate
     assert detector.threshold(0.01) < detector.threshold(0.05)
-    with pytest.raises(ValueError, match="between 0 and 0.5"):
+    with pytest.raises(ValueError, match=r"between 0 and 0\.5"):
         detector.threshold(0.7)
 
 
