@@ -2,6 +2,14 @@
 it needs to score new days (each region's reference, the holiday calendar) and an alarm
 threshold calibrated to a target false-alarm rate on normal days.
 
+A day's score is the forest's, lowered by `BEYOND_BOUND_WEIGHT` for every spread it lies
+beyond the cleaning bound on a per-region z feature (`features.spreads_beyond_bound`). An
+IsolationForest isolates a point outside its training range like the most extreme training
+point, so without this a day 60 spreads below its expected level scored like one at 6 and a
+level shift alone was rarely flagged (measured: recall of level_down 0.0-0.4 per sweep before,
+1.0 after; benchmarks/README.md). Clean training days lie within the bound, so their scores,
+and the calibration, are the forest's own.
+
 The threshold is the `false_alarm_rate` quantile of the scores of the training window's
 normal region-days (the days left after cleaning), so at the default 1 % about one normal
 region-day in a hundred is flagged, whatever the data. The calibration scores are stored with
@@ -20,10 +28,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from include.anomaly.features import FEATURE_NAMES, RecentDays, RegionReference, feature_matrix, fit_references
+from include.anomaly.features import (
+    FEATURE_NAMES,
+    RecentDays,
+    RegionReference,
+    feature_matrix,
+    fit_references,
+    spreads_beyond_bound,
+)
 
 DEFAULT_FALSE_ALARM_RATE = 0.01
-STATE_VERSION = 2  # 1: weekday/weekend median profiles, threshold from a training-score quantile
+BEYOND_BOUND_WEIGHT = 0.02  # score per spread beyond the bound (a 1 % threshold is ≈ 0.2 below median)
+# 1: weekday/weekend median profiles, threshold from a training-score quantile;
+# 2: per-weekday references at the recent level, calibrated threshold; 3: + the beyond-bound term
+STATE_VERSION = 3
 
 
 def check_false_alarm_rate(rate: float) -> float:
@@ -43,6 +61,10 @@ class Detector:
     train_end: date  # exclusive: trained only on days before it
     fingerprint: str
     region_days_set_aside: int = 0  # training region-days cleaning found anomalous
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Lower is more anomalous: the forest's score minus the beyond-bound term."""
+        return anomaly_scores(self.forest, features)
 
     def threshold(self, false_alarm_rate: float | None = None) -> float:
         """Scores below this are anomalies: the rate's quantile of normal training days' scores."""
@@ -87,6 +109,12 @@ class Detector:
         )
 
 
+def anomaly_scores(forest: Any, features: np.ndarray) -> np.ndarray:
+    if not len(features):
+        return np.empty(0)
+    return forest.score_samples(features) - BEYOND_BOUND_WEIGHT * spreads_beyond_bound(features)
+
+
 def fingerprint(history: dict[tuple[str, date], np.ndarray]) -> str:
     """Identifies the exact training data (regions, days and values), order-independent."""
     digest = hashlib.sha256()
@@ -119,7 +147,7 @@ def train_detector(
     return Detector(
         forest=forest,
         references=references,
-        calibration_scores=np.sort(forest.score_samples(features)),
+        calibration_scores=np.sort(anomaly_scores(forest, features)),
         country=country,
         false_alarm_rate=false_alarm_rate,
         train_start=train_start,
@@ -146,7 +174,7 @@ def score_day(
     )
     if not np.isfinite(features).all():
         raise ValueError(f"non-finite features for {day}: readings must be validated before scoring")
-    scores = detector.forest.score_samples(features) if len(scored) else np.empty(0)
+    scores = detector.scores(features)
     frame = pd.DataFrame(
         {
             "region": scored,

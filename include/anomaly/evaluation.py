@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from include.anomaly import settings
 from include.anomaly.calendar import DAY_KIND_NAMES
 from include.anomaly.evaluation_figure import write_figure
 from include.anomaly.history import load_history, partition_path
@@ -79,7 +80,7 @@ def _baseline_flags(root: Any, day: date, regions: list[str], window_days: int) 
     from sklearn.ensemble import IsolationForest
 
     history = load_history(root, day - timedelta(days=window_days), day)
-    rows, _ = read_partition(partition_path(root, day), day)
+    rows, _ = read_partition(partition_path(root, day), day, settings.max_plausible_value())
     found = region_days(rows, expected_regions=regions)
     forest = IsolationForest(random_state=0).fit(np.vstack(list(history.values())))
     return dict(zip(found.regions, forest.predict(found.values) == -1, strict=True))
@@ -134,12 +135,11 @@ def log_to_mlflow(report: dict[str, Any]) -> str:
 
     from include.anomaly import mlflow_store
     from include.anomaly.registry import EXPERIMENT
-    from include.anomaly.settings import model_name
 
     mlflow_store.configure()
     experiment_id = mlflow_store.ensure_experiment(EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"evaluate-{report['start']}-{report['end']}") as run:
-        mlflow.set_tags({"kind": "evaluation", "model_name": model_name()})
+        mlflow.set_tags({"kind": "evaluation", "model_name": settings.model_name()})
         mlflow.log_params(
             {
                 "start": report["start"],
@@ -177,7 +177,6 @@ def figure_uri(mlflow_run_id: str) -> str:
 
 def evaluation_event(report: dict[str, Any], mlflow_run_id: str, finished: datetime) -> Any:
     """The `model_evaluation` task-health document's event: the range as its data interval."""
-    from include.anomaly.settings import model_name
     from include.task_health.document import AirflowRef, HealthEvent
     from include.task_health.settings import TaskHealthSettings
 
@@ -195,7 +194,7 @@ def evaluation_event(report: dict[str, Any], mlflow_run_id: str, finished: datet
         finished,
         where,
         TaskHealthSettings.from_env().application_name,
-        model_name=model_name(),
+        model_name=settings.model_name(),
         model_version=",".join(report["model_versions"]),
         details={
             "region_days": report["region_days"],
@@ -220,11 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     # Like the scheduler, this command may read connections from the metadata DB.
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     from include.anomaly.pipeline import data_root
-    from include.anomaly.settings import PipelineSettings
     from include.task_health.emitter import emit
 
     try:
-        report = evaluate(data_root(), args.start, args.end, PipelineSettings.from_env().training_window_days)
+        report = evaluate(data_root(), args.start, args.end, settings.PipelineSettings.from_env().training_window_days)
     except EvaluationError as err:
         print(f"evaluation: {err}", file=sys.stderr)
         return 2

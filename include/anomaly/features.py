@@ -42,6 +42,7 @@ FEATURE_NAMES = (
     "flat_hours",
     "worst_z",
 )
+Z_FEATURES = ("level_z", "max_residual_z", "min_residual_z", "residual_std_z")  # in the region's own spreads
 RECENT_DAYS = 7  # daily means a day's expected level is taken from
 MIN_RECENT_DAYS = 3
 CLEANING_Z = 6.0  # a training day further out than this on any spread is set aside
@@ -198,6 +199,13 @@ def _features(
 ) -> np.ndarray:
     log_expected = expected_level(reference, kind, day, recent, kinds)
     return day_features(values, reference, log_expected, kind, expected_shape(shape, reference, day, recent, kinds))
+
+
+def spreads_beyond_bound(features: np.ndarray) -> np.ndarray:
+    """Per row, how many of the region's own spreads its furthest `Z_FEATURES` value lies beyond
+    CLEANING_Z, the bound that sets training days aside (0: within it)."""
+    columns = [FEATURE_NAMES.index(name) for name in Z_FEATURES]
+    return np.maximum(np.abs(features[:, columns]).max(axis=1, initial=0.0) - CLEANING_Z, 0.0)
 
 
 def _outliers(features: np.ndarray) -> np.ndarray:

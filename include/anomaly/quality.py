@@ -29,10 +29,12 @@ class Sweep:
     days: int = 60
     first_day: date = date(2026, 3, 2)
     history_days: int = 35  # before the first evaluated day: one training window and a week
+    false_alarm_rate: float | None = None  # None: the models' own (ANOMALY_FALSE_ALARM_RATE)
 
 
 def run_scenario(sweep: Sweep, root: Path) -> dict[str, Any]:
-    """The evaluation report of `sweep` (its data and outputs under `root`)."""
+    """The evaluation report of `sweep`, per region-day outcomes included (its data and outputs
+    under `root`)."""
     from include.anomaly import pipeline
     from include.anomaly.demo_data import DemoConfig, region_names, write_days
     from include.anomaly.evaluation import evaluate
@@ -48,11 +50,10 @@ def run_scenario(sweep: Sweep, root: Path) -> dict[str, Any]:
             model = pipeline.choose_model(day, False, root)
             regions = pipeline.regions_to_score(found, model["regions"], None)
             shards = pipeline.shards(regions, 50)
-            outputs = [pipeline.detect(day, shard, model, None, root, run_id) for shard in shards]
+            outputs = [pipeline.detect(day, shard, model, sweep.false_alarm_rate, root, run_id) for shard in shards]
             pipeline.persist(day, outputs, root, run_id)
             day += timedelta(days=1)
         report = evaluate(root, sweep.first_day, end)
-    report.pop("outcomes")
     return {"scenario": sweep.scenario, "seed": sweep.seed, "country": config.world.country, **report}
 
 

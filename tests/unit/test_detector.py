@@ -136,3 +136,20 @@ def test_a_week_after_training_normal_days_stay_normal_and_anomalies_are_found()
         anomaly_flags += list(frame.is_anomaly)
     assert np.mean(flags) <= 0.05, np.mean(flags)
     assert np.mean(anomaly_flags) >= 0.85, anomaly_flags  # level shifts are the weakest kind (see benchmarks)
+
+
+def test_a_level_shift_alone_scores_below_every_normal_training_day() -> None:
+    """A whole day at half or 1.6x its level departs on level_z only; an IsolationForest alone
+    scores a point beyond its training range like the most extreme training point, so such days
+    used to pass. With the beyond-bound term they rank below every clean training day."""
+    clean = DemoConfig(anomaly_rate=0.0)
+    detector = train_detector(history(START, 28, config=clean), START, START + timedelta(days=28), n_estimators=100)
+    for offset in range(7):
+        day = START + timedelta(days=28 + offset)
+        context = {
+            r: {d: values_of(r, d, clean) for d in (day - timedelta(days=k) for k in range(1, 8))} for r in REGIONS
+        }
+        for factor in (0.5, 1.6):
+            shifted = np.vstack([values_of(r, day, clean) for r in REGIONS]) * factor
+            frame, _ = score_day(detector, REGIONS, day, shifted, context)
+            assert (frame.score < detector.calibration_scores.min()).all(), (day, factor, frame)
