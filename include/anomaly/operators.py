@@ -38,5 +38,10 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
             successful_predictions=len(out["rows"]),
             failed_predictions=len(out["unscorable"]),
             output=out,
-            details={"day": self.day, "unscorable_regions": sorted(out["unscorable"])},
+            details={
+                "day": self.day,
+                "unscorable_regions": sorted(out["unscorable"]),
+                "false_alarm_rate": out["false_alarm_rate"],
+                "score_threshold": out["score_threshold"],
+            },
         )

@@ -141,7 +141,13 @@ def detect(
     frame, unknown = score_day(detector, found.regions, day, found.values, recent, false_alarm_rate)
     frame = frame.assign(model_name=model["name"], model_version=str(model["version"]), run_id=run_id)
     unscorable = {**found.unscorable, **dict.fromkeys(unknown, "region not in the model's training data")}
-    return {"rows": frame.to_dict("records"), "unscorable": unscorable}
+    rate = detector.false_alarm_rate if false_alarm_rate is None else false_alarm_rate
+    return {
+        "rows": frame.to_dict("records"),
+        "unscorable": unscorable,
+        "false_alarm_rate": rate,
+        "score_threshold": detector.threshold(rate),
+    }
 
 
 def persist(

@@ -67,6 +67,12 @@ def test_documents_in_elasticsearch(pipeline_run, es) -> None:
     assert sum(d["details"]["failed_predictions"] for d in model_done) == 0
     anomalies = sum(region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS)
     assert sum(d["details"]["anomalies_count"] for d in model_done) == anomalies
+    from mlflow import MlflowClient
+
+    tags = MlflowClient().get_model_version(MODEL_NAME, "1").tags
+    for doc in model_done:  # the rate and threshold the run used: the version's calibrated ones
+        assert doc["details"]["false_alarm_rate"] == 0.01
+        assert doc["details"]["score_threshold"] == pytest.approx(float(tags["score_threshold"]))
 
 
 def test_registry_version_and_alias(pipeline_run) -> None:
