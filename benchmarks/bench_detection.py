@@ -34,31 +34,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-
-def isolate(workdir: Path, port: int, prefix: str) -> None:
-    """Keep the sweep's models, spool and documents out of the user's stores."""
-    os.environ.update(
-        {
-            "STATE_DIR": str(workdir / "state"),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
-            "TASK_HEALTH_INDEX_PREFIX": prefix,
-            "ANOMALIES_INDEX": f"{prefix}_anomalies",
-            "TASK_HEALTH_SPOOL_DIR": str(workdir / "spool"),
-            "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(
-                {"conn_type": "elasticsearch", "host": "localhost", "port": port, "schema": "http"}
-            ),
-        }
-    )
-
-
-def cleanup(port: int, prefix: str) -> None:
-    from elasticsearch import Elasticsearch
-
-    es = Elasticsearch(f"http://127.0.0.1:{port}", request_timeout=30)
-    for index in es.indices.get(index=f"{prefix}*", expand_wildcards="all"):
-        es.indices.delete(index=index)
-    for template in es.indices.get_index_template(name=f"{prefix}*")["index_templates"]:
-        es.indices.delete_index_template(name=template["name"])
+from benchmarks import stores
 
 
 def pooled(reports: list[dict[str, Any]]) -> dict[str, Any]:
@@ -145,7 +121,7 @@ def main() -> int:
     seeds = args.seeds or [draw.randrange(1, 10**6) for _ in range(args.seeds_per_scenario)]
     prefix = f"bench-detection-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="bench-detection-") as workdir:
-        isolate(Path(workdir), args.port, prefix)
+        stores.isolate(Path(workdir) / "state", args.port, prefix)
         from include.anomaly.quality import TARGETS, Sweep, misses, run_scenario
 
         summaries = []
@@ -161,7 +137,7 @@ def main() -> int:
                         print(f"{scenario} rate {rate} seed {seed}: F1 {report['model']['f1']:.3f}, {misses(report)}")
                     summaries.append(summarise(scenario, rate, reports))
         finally:
-            cleanup(args.port, prefix)
+            stores.remove(args.port, prefix)
     print_table(summaries)
     by_rate: dict[str, list[dict[str, Any]]] = {}
     for summary in summaries:

@@ -31,7 +31,7 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-from benchmarks import airflow_sandbox
+from benchmarks import airflow_sandbox, stores
 
 DAY = date(2026, 3, 4)
 HISTORY_DAYS = 35
@@ -69,19 +69,8 @@ def timed_run(dag, regions: int) -> dict:
 def child(regions: int, data_root: Path, port: int, prefix: str) -> dict:
     """One size, in this (fresh) interpreter: two runs of the real DAG."""
     state = Path(tempfile.mkdtemp(prefix="bench-scale-state-"))
-    os.environ.update(
-        {
-            "DATA_ROOT": data_root.as_uri(),
-            "STATE_DIR": str(state),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}",
-            "TASK_HEALTH_INDEX_PREFIX": prefix,
-            "ANOMALIES_INDEX": f"{prefix}_anomalies",
-            "TASK_HEALTH_SPOOL_DIR": str(state / "spool"),
-            "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(
-                {"conn_type": "elasticsearch", "host": "localhost", "port": port, "schema": "http"}
-            ),
-        }
-    )
+    stores.isolate(state, port, prefix)
+    os.environ["DATA_ROOT"] = data_root.as_uri()
     airflow_sandbox.prepare({"dags-folder": airflow_sandbox.PROJECT_DAGS})
     subprocess.run(
         [sys.executable, "-m", "scripts.load_airflow_settings", "airflow_settings.yaml"],
@@ -110,16 +99,6 @@ def measure(regions: int, port: int, prefix: str, workdir: Path) -> dict:
     if done.returncode:
         raise SystemExit(f"{regions} regions failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def cleanup(port: int, prefix: str) -> None:
-    from elasticsearch import Elasticsearch
-
-    es = Elasticsearch(f"http://127.0.0.1:{port}", request_timeout=30)
-    for index in es.indices.get(index=f"{prefix}-*", expand_wildcards="all"):
-        es.indices.delete(index=index)
-    for template in es.indices.get_index_template(name=f"{prefix}-*")["index_templates"]:
-        es.indices.delete_index_template(name=template["name"])
 
 
 def report(results: list[dict]) -> dict:
@@ -170,7 +149,7 @@ def main() -> int:
         try:
             results = [measure(n, args.port, prefix, Path(workdir)) for n in sorted(args.sizes)]
         finally:
-            cleanup(args.port, prefix)
+            stores.remove(args.port, prefix)
     print(json.dumps(report(results)))
     return 0
 

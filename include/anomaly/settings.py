@@ -29,14 +29,18 @@ def _whole_number(name: str, default: int, minimum: int) -> int:
     return value
 
 
-def _share(name: str, default: float) -> float:
+def _number(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if not raw:
         return default
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _share(name: str, default: float) -> float:
+    value = _number(name, default)
     if not 0.0 < value < 0.5:
         raise ValueError(f"{name} must be between 0 and 0.5 (e.g. 0.01 for 1 %), got {value}")
     return value
@@ -45,15 +49,9 @@ def _share(name: str, default: float) -> float:
 def max_plausible_value() -> float:
     """ANOMALY_MAX_PLAUSIBLE_VALUE: readings above it are bad rows (`implausible_value`)."""
     name = "ANOMALY_MAX_PLAUSIBLE_VALUE"
-    raw = os.environ.get(name)
-    if not raw:
-        return DEFAULT_MAX_PLAUSIBLE_VALUE
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    value = _number(name, DEFAULT_MAX_PLAUSIBLE_VALUE)
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number above 0 (e.g. 1e9), got {raw!r}")
+        raise ValueError(f"{name} must be a finite number above 0 (e.g. 1e9), got {os.environ.get(name)!r}")
     return value
 
 
