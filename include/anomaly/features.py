@@ -46,6 +46,7 @@ Z_FEATURES = ("level_z", "max_residual_z", "min_residual_z", "residual_std_z")  
 RECENT_DAYS = 7  # daily means a day's expected level is taken from
 MIN_RECENT_DAYS = 3
 CLEANING_Z = 6.0  # a training day further out than this on any spread is set aside
+MIN_CLEAN_PER_KIND = 2  # cleaning keeps at least this many days of each kind of day
 EPS = 1e-9
 
 RecentDays = dict[date, np.ndarray]  # a region's 24 values of each of the days before the scored day
@@ -208,12 +209,28 @@ def spreads_beyond_bound(features: np.ndarray) -> np.ndarray:
     return np.maximum(np.abs(features[:, columns]).max(axis=1, initial=0.0) - CLEANING_Z, 0.0)
 
 
-def _outliers(features: np.ndarray) -> np.ndarray:
-    """Training days that are anomalous on any feature (robust z beyond CLEANING_Z)."""
+def _suspicion(features: np.ndarray) -> np.ndarray:
+    """Per training day, its largest robust z over the features (beyond CLEANING_Z: anomalous)."""
     features = features[:, : FEATURE_NAMES.index("worst_z")]  # a summary of the others, not a check of its own
     centre = np.median(features, axis=0)
     spread = np.maximum(1.4826 * np.median(np.abs(features - centre), axis=0), 1e-3)
-    return (np.abs(features - centre) / spread > CLEANING_Z).any(axis=1)
+    return (np.abs(features - centre) / spread).max(axis=1)
+
+
+def _clean_days(order: list[date], suspicion: np.ndarray, kinds: Any) -> set[date]:
+    """The days within CLEANING_Z, plus, for a kind of day left with fewer than MIN_CLEAN_PER_KIND,
+    its least suspicious others: a kind has 4 days a window, and when two are anomalous the
+    first pass's leave-one-out shapes make its normal days look anomalous too; with none left,
+    its reference would be another kind's (Saturdays judged as Sundays)."""
+    clean = {d for d, z in zip(order, suspicion, strict=True) if z <= CLEANING_Z}
+    by_kind: dict[int, list[tuple[float, date]]] = defaultdict(list)
+    for d, z in zip(order, suspicion, strict=True):
+        by_kind[kinds(d)].append((float(z), d))
+    for ranked in by_kind.values():
+        kept = [d for _, d in ranked if d in clean]
+        for _, d in sorted(ranked)[: max(MIN_CLEAN_PER_KIND - len(kept), 0) + len(kept)]:
+            clean.add(d)
+    return clean
 
 
 def fit_references(
@@ -230,8 +247,7 @@ def fit_references(
     for region, days in sorted(by_region.items()):
         order = sorted(days)
         first = _fit_region(days, kinds, set(order))
-        suspect = _outliers(_training_features(days, first, kinds, order, set(order)))
-        clean = {d for d, bad in zip(order, suspect, strict=True) if not bad} or set(order)
+        clean = _clean_days(order, _suspicion(_training_features(days, first, kinds, order, set(order))), kinds)
         reference = _fit_region(days, kinds, clean)
         features = _training_features(days, reference, kinds, order, clean)
         references[region] = reference

@@ -65,6 +65,24 @@ def test_cleaning_sets_anomalous_training_days_aside() -> None:
     assert ("region-000", START + timedelta(days=10)) not in keys and len(keys) >= 25
 
 
+def test_cleaning_keeps_a_reference_for_a_kind_of_day_half_of_whose_days_are_anomalous() -> None:
+    """Two of a window's four Saturdays broken (stuck meter, shifted peak): the normal two stay,
+    so Saturdays are still judged as Saturdays, not as Sundays."""
+    data = history(START, 28, ["region-000"], DemoConfig(anomaly_rate=0.0))
+    clean_reference = fit_references(data, "US")[0]["region-000"]
+    saturdays = sorted(d for (_, d) in data if d.weekday() == 5)
+    stuck = data[("region-000", saturdays[0])].copy()
+    stuck[4:] = stuck[4]
+    data[("region-000", saturdays[0])] = stuck
+    data[("region-000", saturdays[2])] = np.roll(data[("region-000", saturdays[2])], 5)
+    references, keys, _ = fit_references(data, "US")
+    kept = {d for (_, d) in keys if d.weekday() == 5}
+    assert kept == {saturdays[1], saturdays[3]}, kept
+    reference = references["region-000"]
+    assert reference.kind_levels[5] == pytest.approx(clean_reference.kind_levels[5], abs=0.03)
+    assert abs(reference.kind_levels[5] - reference.kind_levels[6]) > 0.1
+
+
 def test_training_refuses_data_from_its_own_or_later_days() -> None:
     with pytest.raises(ValueError, match="no look-ahead"):
         train_detector(history(START, 10), START, START + timedelta(days=9))
