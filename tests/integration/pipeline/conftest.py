@@ -12,7 +12,7 @@ import pytest
 
 from include.anomaly.demo_data import DemoConfig, region_names, write_days
 
-DAY = date(2026, 2, 11)
+DAY = date(2026, 2, 25)  # a Wednesday with one labelled anomaly (region-000, noise burst)
 REGIONS = region_names(6)
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 MODEL_NAME = "pipeline-test-model"
