@@ -103,7 +103,7 @@ def evaluate(root: Any, start: date, end: date, window_days: int = 28) -> dict[s
         base = _baseline_flags(root, day, list(labels.region), window_days)
         holiday = labels["holiday"].astype(bool) if "holiday" in labels else pd.Series(False, index=labels.index)
         for region, is_anomaly, kind, on_holiday in zip(
-            labels.region, labels.is_anomaly, labels.kind.fillna(""), holiday, strict=True
+            labels.region, labels.is_anomaly, labels.kind.astype(object).fillna(""), holiday, strict=True
         ):
             truth.append(bool(is_anomaly))
             ours.append(bool(flagged.get(region, False)))
