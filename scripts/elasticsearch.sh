@@ -109,7 +109,11 @@ YAML
 }
 
 as_es_user() {
-  if [ "$(id -u)" = 0 ]; then runuser -u "$ES_USER" -- "$@"; else "$@"; fi
+  if [ "$(id -u)" != 0 ]; then "$@"; return; fi
+  # util-linux's runuser lives in /usr/sbin, which a minimal root PATH may lack.
+  local runuser
+  runuser="$(PATH="$PATH:/usr/sbin:/sbin" command -v runuser)" || die "runuser (util-linux) not found: needed to run Elasticsearch as $ES_USER"
+  "$runuser" -u "$ES_USER" -- "$@"
 }
 
 start() {
