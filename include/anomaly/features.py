@@ -226,10 +226,8 @@ def _clean_days(order: list[date], suspicion: np.ndarray, kinds: Any) -> set[dat
     by_kind: dict[int, list[tuple[float, date]]] = defaultdict(list)
     for d, z in zip(order, suspicion, strict=True):
         by_kind[kinds(d)].append((float(z), d))
-    for ranked in by_kind.values():
-        kept = [d for _, d in ranked if d in clean]
-        for _, d in sorted(ranked)[: max(MIN_CLEAN_PER_KIND - len(kept), 0) + len(kept)]:
-            clean.add(d)
+    for ranked in by_kind.values():  # the least suspicious are clean already when within the bound
+        clean.update(d for _, d in sorted(ranked)[:MIN_CLEAN_PER_KIND])
     return clean
 
 

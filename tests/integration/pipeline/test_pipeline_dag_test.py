@@ -41,6 +41,8 @@ def test_the_partition_holds_one_scored_row_per_region(pipeline_run, demo_root) 
 
 
 def test_documents_in_elasticsearch(pipeline_run, es) -> None:
+    from mlflow import MlflowClient
+
     from tests.conftest import SESSION_INDEX_PREFIX
 
     index = os.environ["ANOMALIES_INDEX"]
@@ -67,8 +69,6 @@ def test_documents_in_elasticsearch(pipeline_run, es) -> None:
     assert sum(d["details"]["failed_predictions"] for d in model_done) == 0
     anomalies = sum(region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS)
     assert sum(d["details"]["anomalies_count"] for d in model_done) == anomalies
-    from mlflow import MlflowClient
-
     tags = MlflowClient().get_model_version(MODEL_NAME, "1").tags
     for doc in model_done:  # the rate and threshold the run used: the version's calibrated ones
         assert doc["details"]["false_alarm_rate"] == 0.01
