@@ -29,8 +29,9 @@ def history(first: date, days: int, regions=REGIONS, config: DemoConfig = CONFIG
     return {(r, d): values_of(r, d, config) for r in regions for d in dates}
 
 
-def recent(day: date, regions=REGIONS) -> dict:
-    return {r: {day - timedelta(days=k): values_of(r, day - timedelta(days=k)) for k in range(1, 8)} for r in regions}
+def recent(day: date, regions=REGIONS, config: DemoConfig = CONFIG) -> dict:
+    days = [day - timedelta(days=k) for k in range(1, 8)]
+    return {r: {d: values_of(r, d, config) for d in days} for r in regions}
 
 
 def test_holidays_are_sundays() -> None:
@@ -142,9 +143,7 @@ def test_a_week_after_training_normal_days_stay_normal_and_anomalies_are_found()
     for offset in range(7):
         day = START + timedelta(days=28 + offset)
         values = np.vstack([values_of(r, day, clean) for r in REGIONS])
-        context = {
-            r: {d: values_of(r, d, clean) for d in (day - timedelta(days=k) for k in range(1, 8))} for r in REGIONS
-        }
+        context = recent(day, config=clean)
         frame, _ = score_day(detector, REGIONS, day, values, context)
         flags += list(frame.is_anomaly)
         broken = values.copy()
@@ -153,7 +152,7 @@ def test_a_week_after_training_normal_days_stay_normal_and_anomalies_are_found()
         frame, _ = score_day(detector, REGIONS[:2], day, broken[:2], context)
         anomaly_flags += list(frame.is_anomaly)
     assert np.mean(flags) <= 0.05, np.mean(flags)
-    assert np.mean(anomaly_flags) >= 0.85, anomaly_flags  # level shifts are the weakest kind (see benchmarks)
+    assert np.mean(anomaly_flags) >= 0.85, anomaly_flags  # the weakest kinds: benchmarks/README.md
 
 
 def test_a_level_shift_alone_scores_below_every_normal_training_day() -> None:
@@ -164,9 +163,7 @@ def test_a_level_shift_alone_scores_below_every_normal_training_day() -> None:
     detector = train_detector(history(START, 28, config=clean), START, START + timedelta(days=28), n_estimators=100)
     for offset in range(7):
         day = START + timedelta(days=28 + offset)
-        context = {
-            r: {d: values_of(r, d, clean) for d in (day - timedelta(days=k) for k in range(1, 8))} for r in REGIONS
-        }
+        context = recent(day, config=clean)
         for factor in (0.5, 1.6):
             shifted = np.vstack([values_of(r, day, clean) for r in REGIONS]) * factor
             frame, _ = score_day(detector, REGIONS, day, shifted, context)
