@@ -13,8 +13,10 @@ are drawn at run time unless `--seeds` fixes them, so the figures are not those 
 Per scenario it prints F1 per seed, the pooled recall per anomaly kind and false-alarm rate per
 day of the week (all seeds' region-days together), the baseline's F1 and the ratio model /
 baseline, and which of the issue's targets (F1 >= 0.90, recall >= 0.75 per kind, <= 1.5 %
-false alarms on every weekday, F1 >= baseline + 0.3) each seed misses. Prints one JSON object
-as its last line.
+false alarms on every weekday, F1 >= baseline + 0.3) each seed misses, next to what an ideal
+detector at the same rate would score on the same region-days (`quality.ideal_detector`: the
+F1 of perfect recall with false alarms at exactly the rate, and its chance of meeting the
+per-weekday bound). Prints one JSON object as its last line.
 
 Usage: . scripts/env.sh && python -m benchmarks.bench_detection [--seeds-per-scenario 2]
        [--scenarios demo holidays] [--seeds 11 12] [--false-alarm-rates 0.01 0.003]
@@ -48,7 +50,11 @@ def pooled(reports: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def summarise(scenario: str, rate: float | None, reports: list[dict[str, Any]]) -> dict[str, Any]:
-    from include.anomaly.quality import misses
+    from include.anomaly.quality import ideal_detector, misses
+    from include.anomaly.settings import PipelineSettings
+
+    calibrated = PipelineSettings.from_env().false_alarm_rate if rate is None else rate
+    ideal = [ideal_detector(r["outcomes"]["kind"], r["outcomes"]["day_kind"], calibrated) for r in reports]
 
     model_f1 = [r["model"]["f1"] for r in reports]
     baseline_f1 = [r["baseline"]["f1"] for r in reports]
@@ -70,6 +76,8 @@ def summarise(scenario: str, rate: float | None, reports: list[dict[str, Any]]) 
         "baseline_f1": mean_baseline,
         "f1_ratio_vs_baseline": together["f1"] / mean_baseline if mean_baseline else None,
         "missed_targets_by_seed": {str(r["seed"]): misses(r) for r in reports},
+        "ideal_f1_by_seed": [i["f1"] for i in ideal],
+        "ideal_weekday_bound_chance_by_seed": [i["weekday_bound_chance"] for i in ideal],
         "seconds_by_seed": [r["seconds"] for r in reports],
     }
 
@@ -92,6 +100,11 @@ def print_table(summaries: list[dict[str, Any]]) -> None:
         print(f"  {label}: recall by kind: {kinds}\n  {label}: false alarms % by day: {days}")
         for seed, missed in s["missed_targets_by_seed"].items():
             print(f"  {label}, seed {seed} misses: {'; '.join(missed) or 'none'}")
+        ideal = zip(s["ideal_f1_by_seed"], s["ideal_weekday_bound_chance_by_seed"], strict=True)
+        print(
+            f"  {label}: ideal detector (F1, chance of every weekday <= 1.5 %) per seed: "
+            + ", ".join(f"({f1:.3f}, {chance:.2f})" for f1, chance in ideal)
+        )
 
 
 def _rate(summary: dict[str, Any]) -> str:
