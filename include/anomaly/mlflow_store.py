@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from include.state import state_dir
+
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHAMPION_ALIAS = "champion"
 # skops refuses to load types it does not know; an IsolationForest's trees are one of them.
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
@@ -26,8 +27,7 @@ def tracking_uri() -> str:
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return uri
-    state_dir = Path(os.environ.get("STATE_DIR", PROJECT_ROOT / ".state"))
-    return f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}"
+    return f"sqlite:///{state_dir() / 'mlflow' / 'mlflow.db'}"
 
 
 def sqlite_path(uri: str) -> Path | None:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 import os
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from include.state import state_dir
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 def data_root() -> Any:
     from airflow.sdk import ObjectStoragePath
 
-    default = (Path(os.environ.get("STATE_DIR", PROJECT_ROOT / ".state")) / "data").resolve().as_uri()
+    default = (state_dir() / "data").resolve().as_uri()
     return ObjectStoragePath(os.environ.get("DATA_ROOT", default))
 
 

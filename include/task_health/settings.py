@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from include.state import state_dir
 
 
 def _float(name: str, default: float) -> float:
@@ -35,13 +35,12 @@ class TaskHealthSettings:
 
     @classmethod
     def from_env(cls) -> TaskHealthSettings:
-        state_dir = Path(os.environ.get("STATE_DIR", PROJECT_ROOT / ".state"))
         return cls(
             enabled=os.environ.get("TASK_HEALTH_ENABLED", "true").lower() not in {"0", "false", "no"},
             conn_id=os.environ.get("TASK_HEALTH_CONN_ID", "elasticsearch_default"),
             index_prefix=os.environ.get("TASK_HEALTH_INDEX_PREFIX", "task-health"),
             application_name=os.environ.get("TASK_HEALTH_APPLICATION_NAME", "airflow-anomaly-detection"),
-            spool_dir=Path(os.environ.get("TASK_HEALTH_SPOOL_DIR", state_dir / "task_health")),
+            spool_dir=Path(os.environ.get("TASK_HEALTH_SPOOL_DIR", state_dir() / "task_health")),
             request_timeout_s=_float("TASK_HEALTH_REQUEST_TIMEOUT_S", 2.0),
             ship_budget_s=_float("TASK_HEALTH_SHIP_BUDGET_S", 6.0),
             cooldown_s=_float("TASK_HEALTH_COOLDOWN_S", 30.0),
