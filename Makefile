@@ -67,13 +67,13 @@ airflow-status:  ## is the local Airflow up, and where
 	@scripts/airflow.sh status
 
 task-health-templates: venv  ## install the task-health index template into elasticsearch_default
-	@$(ENV) python -m include.task_health install-templates
+	@$(ENV) python -m include.stack.delivery install-templates
 
 task-health-replay: venv  ## re-send every spooled task-health event and detection row (same ids: no duplicates)
-	@$(ENV) python -m include.task_health replay
+	@$(ENV) python -m include.stack.delivery replay
 
 task-health-status: venv  ## how many events are spooled / dead-lettered, and where
-	@$(ENV) python -m include.task_health status
+	@$(ENV) python -m include.stack.delivery status
 
 constraints: venv  ## regenerate constraints.txt from the installed venv
 	@$(ENV) { head -n 2 constraints.txt; pip freeze --exclude-editable; } > constraints.txt.new && mv constraints.txt.new constraints.txt

@@ -38,7 +38,7 @@ import airflow.sdk  # a task process has the SDK loaded before any callback runs
 t0 = time.perf_counter()
 from datetime import UTC, datetime
 from include.task_health.callbacks import on_task_execute  # what a DAG file imports
-import include.task_health.resources, include.task_health.shipper, elasticsearch  # what the first callback loads
+import include.task_health.resources, include.delivery.shipper, elasticsearch  # what the first callback loads
 t1 = time.perf_counter()
 from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.emitter import emit

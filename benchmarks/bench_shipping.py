@@ -26,9 +26,9 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch, helpers
 
+from include.delivery.shipper import Shipper
+from include.delivery.spool import Spool
 from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage, build_document, document_action
-from include.task_health.shipper import Shipper
-from include.task_health.spool import Spool
 from include.task_health.templates import task_health_template
 
 BATCH = 500

@@ -14,7 +14,6 @@ and the task(s) to stderr and exits 1 (a run that processed nothing never counts
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -31,7 +30,9 @@ def main() -> int:
     args = parser.parse_args()
     lines: list[str] = []
 
-    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")  # connections from the metadata DB
+    from include.airflow_compat import read_connections_from_metadata_db
+
+    read_connections_from_metadata_db()  # before Airflow loads its secrets backends
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder="dags").get_dag("hourly_anomaly_detection")
@@ -95,12 +96,14 @@ class DocumentCounter:
     """Counts what a run left in Elasticsearch, through the task-health connection."""
 
     def __init__(self) -> None:
-        from include.task_health.es_client import TaskHealthElasticsearchHook
+        from include.anomaly.index import anomalies_index
+        from include.delivery.client import ElasticsearchClientHook
         from include.task_health.settings import TaskHealthSettings
 
         self.settings = TaskHealthSettings.from_env()
-        self.client = TaskHealthElasticsearchHook(self.settings.conn_id).client
-        self.client.indices.refresh(index=[f"{self.settings.index_prefix}-*", self.settings.anomalies_index])
+        self.anomalies_index = anomalies_index()
+        self.client = ElasticsearchClientHook(self.settings.delivery.conn_id).client
+        self.client.indices.refresh(index=[f"{self.settings.index_prefix}-*", self.anomalies_index])
 
     def task_health(self, run_id: str) -> int:
         query = {"term": {"airflow.run_id": run_id}}
@@ -108,7 +111,7 @@ class DocumentCounter:
 
     def anomalies(self, day: date) -> int:
         query = {"term": {"date": day.isoformat()}}
-        return self.client.count(index=self.settings.anomalies_index, query=query)["count"]
+        return self.client.count(index=self.anomalies_index, query=query)["count"]
 
 
 if __name__ == "__main__":

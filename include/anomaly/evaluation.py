@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
@@ -216,11 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", type=date.fromisoformat, required=True, help="day after the last one")
     parser.add_argument("--require-target", action="store_true", help="exit 3 when the target is missed")
     args = parser.parse_args(argv)
-    # Like the scheduler, this command may read connections from the metadata DB.
-    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
+    from include.airflow_compat import read_connections_from_metadata_db
     from include.anomaly.pipeline import data_root
     from include.task_health.emitter import emit
 
+    read_connections_from_metadata_db()  # like the scheduler
     try:
         report = evaluate(data_root(), args.start, args.end, settings.PipelineSettings.from_env().training_window_days)
     except EvaluationError as err:

@@ -156,6 +156,7 @@ def persist(
     to the partition and the index; documents of regions the run no longer has are deleted."""
     import pandas as pd
 
+    from include.anomaly.index import anomalies_client, anomalies_index, anomalies_shipper
     from include.anomaly.persist import (
         COLUMNS,
         delete_actions,
@@ -165,23 +166,19 @@ def persist(
         write_partition,
     )
     from include.anomaly.staging import remove_region_days
-    from include.task_health.emitter import anomalies_shipper_for
-    from include.task_health.es_client import TaskHealthElasticsearchHook
-    from include.task_health.settings import TaskHealthSettings
 
-    settings = TaskHealthSettings.from_env()
+    index = anomalies_index()
     rows = pd.DataFrame([r for out in shard_outputs for r in out["rows"]], columns=list(COLUMNS))
     written = write_partition(root, day, rows, regions)
     try:
-        hook = TaskHealthElasticsearchHook(settings.conn_id, request_timeout=settings.request_timeout_s, max_retries=0)
-        indexed = indexed_regions(hook.client, settings.anomalies_index, day)
+        indexed = indexed_regions(anomalies_client(), index, day)
     except Exception as err:  # the cluster is away: the previous file tells what to delete
-        log.warning("could not list the day's documents in %s (%s)", settings.anomalies_index, err)
+        log.warning("could not list the day's documents in %s (%s)", index, err)
         indexed = set()
     stale = stale_regions(written, indexed, regions)
-    actions = index_actions(rows, written.version_ms, index=settings.anomalies_index)
-    actions += delete_actions(stale, day, written.version_ms, index=settings.anomalies_index)
-    shipped = anomalies_shipper_for(settings).ship(actions)
+    actions = index_actions(rows, written.version_ms, index=index)
+    actions += delete_actions(stale, day, written.version_ms, index=index)
+    shipped = anomalies_shipper().ship(actions)
     remove_region_days(root, day, run_id)
     return {
         "path": str(written.path),

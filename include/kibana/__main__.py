@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -44,13 +43,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _import() -> int:
-    # Like the scheduler, this command may read the kibana_default connection from the metadata DB.
-    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
+    from include.airflow_compat import read_connections_from_metadata_db
+    from include.anomaly.index import anomalies_index
     from include.kibana.importer import KibanaImportError, import_saved_objects, kibana_target
     from include.task_health.settings import TaskHealthSettings
 
+    read_connections_from_metadata_db()  # like the scheduler: the kibana_default connection
     settings = TaskHealthSettings.from_env()
-    text = to_ndjson(saved_objects(settings.index_prefix, settings.anomalies_index, settings.task_logs_index))
+    text = to_ndjson(saved_objects(settings.index_prefix, anomalies_index(), settings.task_logs_index))
     problems = _problems(text)
     if problems:
         print("not importing: the saved objects are invalid:\n  " + "\n  ".join(problems), file=sys.stderr)

@@ -11,9 +11,9 @@ from typing import Any
 
 def check_elasticsearch(conn_id: str = "elasticsearch_default") -> dict[str, Any]:
     """Cluster health through the Airflow connection; fails on red or unreachable clusters."""
-    from include.task_health.es_client import TaskHealthElasticsearchHook
+    from include.delivery.client import ElasticsearchClientHook
 
-    health = TaskHealthElasticsearchHook(conn_id).client.cluster.health(timeout="5s")
+    health = ElasticsearchClientHook(conn_id).client.cluster.health(timeout="5s")
     if health["status"] == "red":
         raise RuntimeError(f"Elasticsearch cluster {health['cluster_name']!r} is red")
     return {"cluster_name": health["cluster_name"], "status": health["status"], "nodes": health["number_of_nodes"]}

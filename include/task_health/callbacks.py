@@ -120,22 +120,10 @@ def count_task_states(states: dict[Any, Any]) -> dict[str, int]:
 
 
 def _task_states(ref: AirflowRef) -> dict[str, int]:
-    """Task states of the run: through the Airflow API the dag processor's callback process is
-    connected to, or, where there is none (`dag.test()` runs DAG callbacks in the caller's
-    process), from the metadata database that process already uses."""
-    from airflow.sdk.execution_time import task_runner
+    """Counts of the run's task states (read as `airflow_compat.run_task_states` says)."""
+    from include.airflow_compat import run_task_states
 
-    if getattr(task_runner, "SUPERVISOR_COMMS", None) is not None:
-        states = task_runner.RuntimeTaskInstance.get_task_states(dag_id=ref.dag_id, run_ids=[ref.run_id])
-        return count_task_states(states.get(ref.run_id, {}))
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        rows = session.query(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.state).filter(
-            TaskInstance.dag_id == ref.dag_id, TaskInstance.run_id == ref.run_id
-        )
-        return count_task_states({(task_id, map_index): state for task_id, map_index, state in rows})
+    return count_task_states(run_task_states(ref.dag_id, ref.run_id))
 
 
 def _dag_run_finished(context: dict[str, Any], status: str) -> None:

@@ -134,7 +134,7 @@ def live_airflow(live_airflow_env: dict[str, str]) -> Iterator[LiveAirflow]:
     home.mkdir(parents=True, exist_ok=True)
     # As a deployment does before its first run: the index templates, task logs' included.
     subprocess.run(
-        [sys.executable, "-m", "include.task_health", "install-templates"],
+        [sys.executable, "-m", "include.stack.delivery", "install-templates"],
         env=live_airflow_env,
         cwd=PROJECT_ROOT,
         check=True,

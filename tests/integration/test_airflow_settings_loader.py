@@ -44,7 +44,7 @@ def test_client_from_the_connection_indexes_and_searches(loaded_settings, es) ->
     from airflow.models.connection import Connection
     from elasticsearch import Elasticsearch
 
-    from include.task_health.es_client import client_options, connection_fields
+    from include.delivery.client import client_options, connection_fields
 
     conn = Connection.get_connection_from_secrets("elasticsearch_default")
     index = f"test-settings-{uuid.uuid4().hex[:8]}"

@@ -11,9 +11,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from include.anomaly.index import SPOOL_NAME, anomalies_shipper, anomalies_template
 from include.anomaly.persist import index_actions
-from include.task_health.emitter import anomalies_shipper_for
-from include.task_health.settings import TaskHealthSettings
+from include.delivery.settings import DeliverySettings
+from include.delivery.shippers import new_shipper
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ def stored(es, index: str) -> dict[str, dict]:
 
 
 def test_newest_run_wins_and_late_replays_do_not(anomalies_index, es) -> None:
-    shipper = anomalies_shipper_for(TaskHealthSettings.from_env())
+    shipper = anomalies_shipper()
     first = [{**a, "_index": anomalies_index} for a in index_actions(rows("run-1", -0.4), computed_at_ms=1000)]
     second = [{**a, "_index": anomalies_index} for a in index_actions(rows("run-2", -0.6), computed_at_ms=2000)]
     assert shipper.ship(first).delivered == 2
@@ -122,6 +123,6 @@ def test_deletes_made_while_the_cluster_is_down_are_replayed(anomalies_index, es
     assert indexed_rows(es, anomalies_index) == {"r-a": "full-1", "r-b": "full-1", "r-c": "full-1"}
 
     monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", up)
-    replayed = anomalies_shipper_for.__wrapped__(TaskHealthSettings.from_env()).replay()
+    replayed = new_shipper(DeliverySettings.from_env(), anomalies_template(anomalies_index), SPOOL_NAME).replay()
     assert replayed.replayed == 3
     assert indexed_rows(es, anomalies_index) == parquet_rows(root) == {"r-a": "full-2"}

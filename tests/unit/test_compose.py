@@ -179,7 +179,7 @@ def test_the_init_job_migrates_and_installs_templates_but_leaves_kibana_alone(se
     steps = [
         "airflow db migrate",
         "python -m scripts.load_airflow_settings airflow_settings.yaml",
-        "python -m include.task_health install-templates",
+        "python -m include.stack.delivery install-templates",
     ]
     positions = [script.find(step) for step in steps]
     assert -1 not in positions and positions == sorted(positions), script

@@ -60,7 +60,7 @@ def outage(task_health, airflow_db):
 
 def replay_command() -> dict:
     result = subprocess.run(
-        [sys.executable, "-m", "include.task_health", "replay"],
+        [sys.executable, "-m", "include.stack.delivery", "replay"],
         capture_output=True,
         text=True,
         env=os.environ,

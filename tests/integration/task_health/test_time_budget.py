@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from include.task_health.shipper import Shipper
-from include.task_health.spool import Spool
+from include.delivery.shipper import Shipper
+from include.delivery.spool import Spool
 from include.task_health.templates import task_health_template
 
 pytestmark = pytest.mark.integration

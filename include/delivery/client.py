@@ -2,7 +2,7 @@
 
 Follows the provider hook's idiom (named connection attribute, lazily built client, clear
 configuration errors) but returns the official client with short timeouts and bounded
-retries, because task-health shipping must never hold a task up for long.
+retries, because shipping a document must never hold a task up for long.
 
 Configuration precedence, highest first:
 1. `extra.cloud_id` (Elastic Cloud) — host and port are then ignored;
@@ -107,13 +107,13 @@ def connection_fields(conn: Any) -> ConnectionFields:
     return ConnectionFields(conn.host, conn.port, conn.schema, conn.login, conn.password, dict(extra or {}))
 
 
-class TaskHealthElasticsearchHook(BaseHook):
+class ElasticsearchClientHook(BaseHook):
     """Holds one lazily built client per hook; creating the hook does no I/O."""
 
     conn_name_attr = "elasticsearch_conn_id"
     default_conn_name = "elasticsearch_default"
     conn_type = "elasticsearch"
-    hook_name = "Elasticsearch (task health)"
+    hook_name = "Elasticsearch (official client)"
 
     def __init__(
         self,

@@ -11,8 +11,8 @@ import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import ApiError, ConnectionError
 
-from include.task_health.shipper import Shipper
-from include.task_health.spool import Spool
+from include.delivery.shipper import Shipper
+from include.delivery.spool import Spool
 from include.task_health.templates import task_health_template
 
 

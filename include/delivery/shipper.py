@@ -1,4 +1,4 @@
-"""Ship task-health documents to Elasticsearch without losing or duplicating any.
+"""Ship documents to Elasticsearch without losing or duplicating any.
 
 - One `_bulk` request per call. Actions with deterministic ids are `create`d: a document that
   is already there answers 409, which counts as delivered (a re-send is a no-op). Actions that
@@ -13,9 +13,9 @@
 - Whatever is still undelivered goes to the durable spool; items Elasticsearch rejects with
   another 4xx (e.g. a mapping conflict) go to the dead-letter file with the reason.
 - After a successful write the spool is replayed (up to a batch limit), and
-  `python -m include.task_health replay` replays all of it.
+  `python -m include.stack.delivery replay` replays all of it.
 - Rejection reasons and warnings pass Airflow's secrets masker (documents are redacted by
-  their producer, `emitter.emit`).
+  their producer, e.g. task health's `emitter.emit`).
 - Nothing here raises: problems are logged as warnings and counted.
 """
 
@@ -29,13 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from include.task_health.spool import Action, Spool
-from include.task_health.templates import IndexTemplate, ensure_template
+from include.airflow_compat import redact
+from include.delivery.spool import Action, Spool
+from include.delivery.templates import IndexTemplate, ensure_template
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-log = logging.getLogger("include.task_health")
+log = logging.getLogger("include.delivery")
 REPLAY_CHUNK = 500
 
 
@@ -56,16 +57,6 @@ class ShipResult:
         self.dead_lettered += other.dead_lettered
         self.replayed += other.replayed
         return self
-
-
-def redact(value: Any) -> Any:
-    """Mask every secret this process knows of (the SDK registers connection passwords and
-    sensitive extras when a task reads a connection) in a string or a nested structure.
-    With nothing registered there is nothing to mask, and the walk is skipped."""
-    from airflow.sdk._shared.secrets_masker import _secrets_masker
-
-    masker = _secrets_masker()
-    return value if masker.replacer is None else masker.redact(value)
 
 
 def describe(err: BaseException) -> str:
@@ -143,7 +134,7 @@ class Shipper:
                 if not exhausted:
                     break
         if total.replayed or total.dead_lettered or total.spooled:
-            log.info("task-health spool replay: %s", total)
+            log.info("%s: spool replay: %s", self.template.name, total)
         return total
 
     def _replay_file(self, handle: Any, limit: int | None, deadline: float | None, total: ShipResult) -> bool:
@@ -207,7 +198,9 @@ class Shipper:
                         reason = redact(reason)
                         self.spool.dead_letter(action, status, reason)
                         result.dead_lettered += 1
-                        log.warning("task-health document %s rejected (%s): %s", action["_id"], status, reason)
+                        log.warning(
+                            "%s: document %s rejected (%s): %s", self.template.name, action["_id"], status, reason
+                        )
                     if pending:
                         raise _Retryable(f"{len(pending)} item(s) to retry")
         except Exception as err:  # connection, timeout, auth, configuration: keep the events
@@ -215,8 +208,9 @@ class Shipper:
             result.spooled = len(pending)
             self._unavailable_until = time.monotonic() + self.cooldown_s
             log.warning(
-                "task-health: Elasticsearch unavailable after %.1fs (%s); %d event(s) spooled to %s; "
+                "%s: Elasticsearch unavailable after %.1fs (%s); %d event(s) spooled to %s; "
                 "spooling directly for the next %.0fs",
+                self.template.name,
                 time.monotonic() - started,
                 describe(err),
                 len(pending),

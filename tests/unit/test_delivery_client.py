@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.task_health.es_client import ConnectionFields, ElasticsearchConfigError, client_options
+from include.delivery.client import ConnectionFields, ElasticsearchConfigError, client_options
 
 
 def fields(**overrides) -> ConnectionFields:

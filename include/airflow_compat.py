@@ -1,0 +1,62 @@
+"""Every private Airflow internal this project relies on, in one place.
+
+Airflow 3 keeps these outside its public interface, so an upgrade may move them without
+notice. Each one is used only through this module, and `tests/unit/test_airflow_compat.py`
+checks each against the installed Airflow, failing with the internal's name when it moved:
+- the SDK's secrets masker (`airflow.sdk._shared.secrets_masker`): the secrets a task's
+  connections registered, masked out of what the project ships;
+- `task_runner.SUPERVISOR_COMMS`: set in a process the Execution API supervises (a task or a
+  DAG-processor callback), absent in `dag.test()` and in commands;
+- the metadata database (`airflow.utils.session`, `airflow.models.TaskInstance`): task states
+  of a run where no Execution API is connected;
+- `_AIRFLOW_PROCESS_CONTEXT=server`: makes the SDK read connections from the metadata
+  database in a command run outside a task, as the scheduler does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+PROCESS_CONTEXT_VARIABLE = "_AIRFLOW_PROCESS_CONTEXT"
+
+
+def redact(value: Any) -> Any:
+    """`value` (a string or a nested structure) with every secret this process knows of masked.
+    With nothing registered there is nothing to mask, and the walk is skipped."""
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    masker = _secrets_masker()
+    return value if masker.replacer is None else masker.redact(value)
+
+
+def supervised_by_execution_api() -> bool:
+    """Whether this process talks to Airflow through the Execution API (tasks, DAG-processor
+    callbacks), rather than through the metadata database or not at all."""
+    from airflow.sdk.execution_time import task_runner
+
+    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def run_task_states(dag_id: str, run_id: str) -> dict[Any, Any]:
+    """{task instance key: state} of one DAG run: through the Execution API where this process
+    is supervised, else from the metadata database the process is configured with."""
+    if supervised_by_execution_api():
+        from airflow.sdk.execution_time import task_runner
+
+        states = task_runner.RuntimeTaskInstance.get_task_states(dag_id=dag_id, run_ids=[run_id])
+        return dict(states.get(run_id, {}))
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.state).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+        )
+        return {(task_id, map_index): state for task_id, map_index, state in rows}
+
+
+def read_connections_from_metadata_db() -> None:
+    """Let a command (not a task) read Airflow connections from the metadata database as well
+    as from the environment; a caller that set the context itself keeps its choice."""
+    os.environ.setdefault(PROCESS_CONTEXT_VARIABLE, "server")

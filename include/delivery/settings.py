@@ -1,0 +1,43 @@
+"""Where and how documents are delivered: the Airflow connection, time budgets, the spool root.
+
+Environment variables with defaults, read when used (not at import), so a test or a deployment
+can change them without reloading modules; README.md lists them. They keep the `TASK_HEALTH_`
+prefix they had when task health was the only producer, so existing deployments keep working.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from include.state import state_dir
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    conn_id: str  # the Airflow connection of the cluster
+    spool_root: Path  # each destination spools in its own directory under it
+    request_timeout_s: float
+    ship_budget_s: float  # the most one `ship` call may spend before spooling
+    cooldown_s: float  # after a failed delivery, spool straight away for this long
+    replay_batch_limit: int  # spooled actions a successful `ship` re-sends at most
+
+    @classmethod
+    def from_env(cls) -> DeliverySettings:
+        return cls(
+            conn_id=os.environ.get("TASK_HEALTH_CONN_ID", "elasticsearch_default"),
+            spool_root=Path(os.environ.get("TASK_HEALTH_SPOOL_DIR", state_dir() / "task_health")),
+            request_timeout_s=env_float("TASK_HEALTH_REQUEST_TIMEOUT_S", 2.0),
+            ship_budget_s=env_float("TASK_HEALTH_SHIP_BUDGET_S", 6.0),
+            cooldown_s=env_float("TASK_HEALTH_COOLDOWN_S", 30.0),
+            replay_batch_limit=int(env_float("TASK_HEALTH_REPLAY_BATCH_LIMIT", 5000)),
+        )

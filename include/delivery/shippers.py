@@ -1,0 +1,55 @@
+"""One shipper per destination and process: one client, one template check, one circuit breaker.
+
+A destination is an index template plus the spool directory (under the settings' spool root)
+of the actions it could not take yet; each has its own spool so that a replay never creates an
+index without its template.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from include.delivery.client import ElasticsearchClientHook
+from include.delivery.settings import DeliverySettings
+from include.delivery.templates import IndexTemplate
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from include.delivery.shipper import Shipper
+
+_SHIPPERS: dict[tuple[DeliverySettings, str, str], Shipper] = {}
+
+
+def client(settings: DeliverySettings, request_timeout_s: float | None = None) -> Elasticsearch:
+    """A client of the settings' cluster that fails fast (no client-side retries)."""
+    timeout = settings.request_timeout_s if request_timeout_s is None else request_timeout_s
+    return ElasticsearchClientHook(settings.conn_id, request_timeout=timeout, max_retries=0).client
+
+
+def new_shipper(settings: DeliverySettings, template: IndexTemplate, spool_name: str = "") -> Shipper:
+    """A shipper of its own (tests, replays that must not share a circuit breaker)."""
+    from include.delivery.shipper import Shipper
+    from include.delivery.spool import Spool
+
+    # One INFO line per request would flood every task log; warnings and errors still show.
+    logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
+    hook = ElasticsearchClientHook(settings.conn_id, request_timeout=settings.request_timeout_s, max_retries=0)
+    return Shipper(
+        client_factory=lambda: hook.client,
+        spool=Spool(settings.spool_root / spool_name if spool_name else settings.spool_root),
+        template=template,
+        budget_s=settings.ship_budget_s,
+        replay_batch_limit=settings.replay_batch_limit,
+        cooldown_s=settings.cooldown_s,
+        request_timeout_s=settings.request_timeout_s,
+    )
+
+
+def shipper_for(settings: DeliverySettings, template: IndexTemplate, spool_name: str = "") -> Shipper:
+    """The process's shipper of `template`'s destination (created on first use)."""
+    key = (settings, template.name, spool_name)
+    if key not in _SHIPPERS:
+        _SHIPPERS[key] = new_shipper(settings, template, spool_name)
+    return _SHIPPERS[key]

@@ -1,0 +1,66 @@
+"""Each private Airflow internal `include/airflow_compat.py` relies on, checked against the
+installed Airflow: when an upgrade moves one, the failure names it and what depends on it."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+import uuid
+
+from include import airflow_compat
+
+
+def test_the_secrets_masker_masks_what_a_task_registered() -> None:
+    from airflow.sdk.log import mask_secret
+
+    secret = f"compat-{uuid.uuid4().hex}"
+    mask_secret(secret)  # what the SDK does when a task reads a connection's password
+    masked = airflow_compat.redact({"error": f"login failed for {secret}", "nested": [secret]})
+    assert secret not in repr(masked), (
+        "airflow.sdk._shared.secrets_masker._secrets_masker() no longer masks registered secrets: "
+        "task-health documents, spool files and warnings would carry them"
+    )
+
+
+def test_supervisor_comms_is_where_the_task_runner_declares_it() -> None:
+    from airflow.sdk.execution_time import task_runner
+
+    assert "SUPERVISOR_COMMS" in task_runner.__annotations__, (
+        "airflow.sdk.execution_time.task_runner no longer declares SUPERVISOR_COMMS: "
+        "airflow_compat.supervised_by_execution_api() cannot tell a supervised process"
+    )
+    assert not airflow_compat.supervised_by_execution_api(), "a test process is not supervised"
+    parameters = inspect.signature(task_runner.RuntimeTaskInstance.get_task_states).parameters
+    assert {"dag_id", "run_ids"} <= set(parameters), (
+        "RuntimeTaskInstance.get_task_states lost dag_id/run_ids: DAG-run documents lose task_states"
+    )
+
+
+def test_task_states_come_from_the_metadata_database_outside_a_task(airflow_db) -> None:
+    states = airflow_compat.run_task_states("no_such_dag", f"manual__{uuid.uuid4().hex}")
+    assert states == {}, "TaskInstance.task_id/map_index/state or create_session moved"
+
+
+def test_the_server_process_context_makes_the_sdk_read_the_metadata_db() -> None:
+    probe = (
+        "from include import airflow_compat\n"
+        "import sys\n"
+        "if sys.argv[1] == 'server': airflow_compat.read_connections_from_metadata_db()\n"
+        "from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded\n"
+        "print(sorted(type(b).__name__ for b in ensure_secrets_backend_loaded()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != airflow_compat.PROCESS_CONTEXT_VARIABLE}
+
+    def backends(context: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, context], env=env, capture_output=True, text=True, timeout=120, check=True
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    assert "MetastoreBackend" in backends("server"), (
+        "_AIRFLOW_PROCESS_CONTEXT=server no longer makes the SDK read connections from the metadata DB: "
+        "the commands (demo, evaluation, kibana import, delivery) cannot find elasticsearch_default"
+    )
+    assert "MetastoreBackend" not in backends("unset")
