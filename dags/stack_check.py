@@ -27,13 +27,14 @@ DEFAULT_ARGS = {"owner": "data-platform", "retries": 1, "retry_delay": timedelta
     **with_task_health(DEFAULT_ARGS),
 )
 def stack_check() -> None:
-    @task
+    # One XCom per check (its report), not one per key: a `dict` return would split it.
+    @task(multiple_outputs=False)
     def elasticsearch() -> dict:
         from include.stack.checks import check_elasticsearch
 
         return check_elasticsearch()
 
-    @task
+    @task(multiple_outputs=False)
     def mlflow() -> dict:
         from include.stack.checks import check_mlflow
 

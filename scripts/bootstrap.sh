@@ -30,8 +30,8 @@ ensure_venv() {
   want=$(cat "$PROJECT_ROOT"/requirements.txt "$PROJECT_ROOT"/requirements-dev.txt \
     "$PROJECT_ROOT"/constraints.txt | sha256sum | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
-  "$PYTHON" -c 'import sys; assert (3, 10) <= sys.version_info[:2] <= (3, 13), sys.version' \
-    || { echo "Python 3.10-3.13 is required (Airflow 3.3); found $("$PYTHON" --version)" >&2; exit 1; }
+  "$PYTHON" -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), sys.version' \
+    || { echo "Python 3.11-3.13 is required (datetime.UTC; Airflow 3.3); found $("$PYTHON" --version)" >&2; exit 1; }
   echo "installing Python dependencies into $VENV_DIR (about 3 minutes the first time)" >&2
   [ -x "$VENV_DIR/bin/python" ] || "$PYTHON" -m venv "$VENV_DIR"
   "$VENV_DIR/bin/pip" install -q --disable-pip-version-check \
