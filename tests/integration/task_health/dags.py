@@ -30,7 +30,13 @@ class ScoreOperator(ModelExecutionOperator):
         self.shard = shard
 
     def run_model(self, context: Any) -> ModelRun:
-        return ModelRun(model_version="7", anomalies_count=2, successful_predictions=10, failed_predictions=1)
+        return ModelRun(
+            model_version="7",
+            anomalies_count=2,
+            successful_predictions=10,
+            failed_predictions=1,
+            registered_model_name="th-test-model",
+        )
 
 
 def lifecycle_dag(dag_id: str) -> DAG:
