@@ -176,7 +176,7 @@ def figure_uri(mlflow_run_id: str) -> str:
 
 def evaluation_event(report: dict[str, Any], mlflow_run_id: str, finished: datetime) -> Any:
     """The `model_evaluation` task-health document's event: the range as its data interval."""
-    from include.task_health.document import AirflowRef, HealthEvent
+    from include.task_health.document import MODEL_NAME, AirflowRef, HealthEvent
     from include.task_health.settings import TaskHealthSettings
 
     model, baseline = report["model"], report["baseline"]
@@ -193,8 +193,9 @@ def evaluation_event(report: dict[str, Any], mlflow_run_id: str, finished: datet
         finished,
         where,
         TaskHealthSettings.from_env().application_name,
-        model_name=settings.model_name(),
+        model_name=MODEL_NAME,
         model_version=",".join(report["model_versions"]),
+        registered_model_name=settings.model_name(),
         details={
             "region_days": report["region_days"],
             **{k: model[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn")},

@@ -34,6 +34,7 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
             self.log.warning("region %s not scored: %s", region, why)
         return ModelRun(
             model_version=str(self.model["version"]),
+            registered_model_name=self.model["name"],
             anomalies_count=sum(1 for r in out["rows"] if r["is_anomaly"]),
             successful_predictions=len(out["rows"]),
             failed_predictions=len(out["unscorable"]),

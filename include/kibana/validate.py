@@ -45,12 +45,11 @@ FIELD_TYPES_FOR = {
     "last_value": AGGREGATABLE,
 }
 DATA_TYPES = {"string": {"keyword", "ip"}, "number": NUMERIC, "date": {"date"}, "boolean": {"boolean"}}
-VISUALIZATIONS = {"lnsXY", "lnsDatatable", "lnsMetric", "lnsHeatmap"}
+VISUALIZATIONS = {"lnsXY", "lnsDatatable", "lnsHeatmap"}
 VISUALIZATION_SHAPES = {
     "lnsXY": lambda v: isinstance(v.get("layers"), list) and "preferredSeriesType" in v,
     "lnsDatatable": lambda v: isinstance(v.get("columns"), list),
     "lnsHeatmap": lambda v: v.get("shape") == "heatmap",
-    "lnsMetric": lambda v: "metricAccessor" in v,
 }
 SERIES_TYPES = {
     "bar",
@@ -69,7 +68,6 @@ ACCESSOR_KINDS = {
     "splitAccessor": True,
     "yAccessor": True,
     "valueAccessor": False,
-    "metricAccessor": False,
 }
 ORDERABLE = {"count", "average", "sum", "min", "max", "unique_count"}
 SCALES = {"ordinal", "interval", "ratio"}

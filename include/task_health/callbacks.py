@@ -4,6 +4,9 @@ Attach them all with one line (`with_task_health`), e.g.
 
     @dag(schedule="@daily", tags=[...], **with_task_health({"owner": "data", "retries": 1}))
 
+A DAG's own callbacks are kept: task callbacks in its `default_args`, run callbacks passed to
+`with_task_health` (`@dag` cannot take the same keyword twice).
+
 Task callbacks run in the task's own process (the caller's under `dag.test()`):
 `on_execute_callback` starts a resource sampler and emits `started`; success / failure / retry /
 skipped stop it and emit `completed` / `failed` / `up_for_retry` / `skipped` with response
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -174,10 +178,31 @@ TASK_CALLBACKS = {
 }
 
 
-def with_task_health(default_args: dict[str, Any]) -> dict[str, Any]:
-    """`@dag(...)` keyword arguments that instrument every task and the run itself."""
+Callback = Callable[[Any], Any]
+Callbacks = Callback | Collection[Callback] | None
+
+
+def compose(own: Callbacks, ours: Callback, *, last: bool) -> list[Callback]:
+    """The DAG's own callbacks (one or a list) and ours, once: Airflow runs a list in order, each
+    callback on its own, so neither side can stop the other, and a second application adds nothing."""
+    callbacks = [own] if callable(own) else list(own or ())
+    if ours in callbacks:
+        return callbacks
+    return [*callbacks, ours] if last else [ours, *callbacks]
+
+
+def with_task_health(
+    default_args: dict[str, Any], *, on_success_callback: Callbacks = None, on_failure_callback: Callbacks = None
+) -> dict[str, Any]:
+    """`@dag(...)` keyword arguments that instrument every task and the run itself, keeping the
+    task callbacks in `default_args` and the run callbacks given here. Task health measures the
+    task, not the DAG's own callbacks: it starts after them and stops before them."""
+    task_callbacks = {
+        name: compose(default_args.get(name), ours, last=name == "on_execute_callback")
+        for name, ours in TASK_CALLBACKS.items()
+    }
     return {
-        "default_args": {**default_args, **TASK_CALLBACKS},
-        "on_success_callback": on_dag_run_success,
-        "on_failure_callback": on_dag_run_failure,
+        "default_args": {**default_args, **task_callbacks},
+        "on_success_callback": compose(on_success_callback, on_dag_run_success, last=False),
+        "on_failure_callback": compose(on_failure_callback, on_dag_run_failure, last=False),
     }

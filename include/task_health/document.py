@@ -3,7 +3,9 @@
 Pure functions only: no Airflow, no I/O, so every field is unit-tested with fake values. The
 seed application's field names (`timestamp`, `event`, `status`, `response_time`, `cpu_usage`,
 `memory_usage`, `details.*`, `log_level`, `error_message`, `model_name`, `model_version`,
-`application_name`) are kept as they are: the dashboards depend on them.
+`application_name`) are kept as they are: the dashboards depend on them. `model_name` keeps the
+seed's meaning in every event kind, the model (`IsolationForest`); the MLflow registry name the
+`model_version` belongs to is `registered_model_name`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+MODEL_NAME = "IsolationForest"
 EVENTS = {"task_execution", "model_execution", "dag_run", "model_evaluation"}
 STATUSES = {"started", "completed", "failed", "up_for_retry", "skipped"}
 LOG_LEVELS = {"failed": "ERROR", "up_for_retry": "WARNING"}
@@ -21,7 +24,8 @@ LOG_LEVELS = {"failed": "ERROR", "up_for_retry": "WARNING"}
 ERROR_MESSAGE_LIMIT = 8000
 RESERVED_FIELDS = {
     "@timestamp", "timestamp", "event", "status", "log_level", "application_name", "model_name", "model_version",
-    "response_time", "cpu_usage", "memory_usage", "process", "details", "error_message", "error_type", "airflow",
+    "registered_model_name", "response_time", "cpu_usage", "memory_usage", "process", "details", "error_message",
+    "error_type", "airflow",
 }  # fmt: skip
 
 
@@ -68,6 +72,7 @@ class HealthEvent:
     error_type: str | None = None
     model_name: str | None = None
     model_version: str | None = None
+    registered_model_name: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -111,6 +116,7 @@ def build_document(event: HealthEvent) -> dict[str, Any]:
         "application_name": event.application_name,
         "model_name": event.model_name,
         "model_version": event.model_version,
+        "registered_model_name": event.registered_model_name,
         "response_time": _round(event.response_time, 6),
         "cpu_usage": _round(res.host_cpu_percent),
         "memory_usage": _round(res.host_memory_percent),

@@ -1,9 +1,9 @@
 """A base operator whose `execute` emits the seed's `model_execution` events around the work.
 
 Subclasses implement `run_model(context) -> ModelRun`; the base emits `started`, then either
-`completed` (response time, CPU/memory, `model_version`, `details.*`) or `failed`
-(`error_message`, `error_type`) and re-raises, so Airflow's own retry/failure handling and the
-task callbacks still see the error.
+`completed` (response time, CPU/memory, `model_version`, `registered_model_name`, `details.*`)
+or `failed` (`error_message`, `error_type`) and re-raises, so Airflow's own retry/failure
+handling and the task callbacks still see the error.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from include.task_health.context import task_ref
-from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage
+from include.task_health.document import MODEL_NAME, AirflowRef, HealthEvent, ResourceUsage
 from include.task_health.emitter import emit, never_raise
 from include.task_health.settings import TaskHealthSettings
 
 
 @dataclass(frozen=True)
 class ModelRun:
-    """What one model execution produced; `output` is the operator's return value (XCom)."""
+    """What one model execution produced; `output` is the operator's return value (XCom).
+    `registered_model_name` is the MLflow registry name `model_version` is a version of."""
 
     model_version: str | None
     anomalies_count: int
@@ -31,12 +32,13 @@ class ModelRun:
     failed_predictions: int = 0
     output: Any = None
     details: dict[str, Any] = field(default_factory=dict)
+    registered_model_name: str | None = None
 
 
 class ModelExecutionOperator(BaseOperator):
     """Base for operators that run a model; nothing expensive happens before `execute`."""
 
-    model_name: str = "IsolationForest"
+    model_name: str = MODEL_NAME
 
     def run_model(self, context: Any) -> ModelRun:
         raise NotImplementedError(f"{type(self).__name__} must implement run_model(context)")
@@ -63,7 +65,8 @@ class ModelExecutionOperator(BaseOperator):
             "failed_predictions": run.failed_predictions,
             **run.details,
         }
-        self._finish(settings, ref, sampler, started, "completed", model_version=run.model_version, details=details)
+        model = {"model_version": run.model_version, "registered_model_name": run.registered_model_name}
+        self._finish(settings, ref, sampler, started, "completed", **model, details=details)
         return run.output
 
     def _finish(self, settings, ref, sampler, started: float, status: str, **fields: Any) -> None:

@@ -1,4 +1,4 @@
-"""Pure parts of the pipeline: which day a run processes, sharding, evaluation arithmetic."""
+"""Pure parts of the pipeline: which day a run processes, sharding, evaluation arithmetic and document."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from include.anomaly.evaluation import quality
+from include.anomaly.evaluation import evaluation_event, quality
 from include.anomaly.pipeline import regions_to_score, resolve_day, shards
 
 RUN_AFTER = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
@@ -46,3 +46,20 @@ def test_regions_to_score_account_for_silent_model_regions() -> None:
     found = {"regions": ["b", "a"], "unscorable": {"c": "5 of 24 hours missing"}}
     assert regions_to_score(found, ["a", "b", "c", "d", "e"], []) == ["b", "a", "c", "d", "e"]
     assert regions_to_score(found, ["a", "d"], ["a", "b", "c"]) == ["b", "a", "c"], "requested regions only"
+
+
+def test_the_evaluation_document_names_the_model_and_its_registry_entry(monkeypatch) -> None:
+    monkeypatch.setenv("ANOMALY_MODEL_NAME", "registry-name")
+    figures = {"precision": 1.0, "recall": 0.5, "f1": 0.667, "false_alarm_rate": 0.0}
+    model = {**figures, "tp": 1, "fp": 0, "fn": 1, "recall_by_kind": {"spike": 0.5}, "false_alarm_rate_by_day": {}}
+    report = {
+        "start": "2026-02-01",
+        "end": "2026-02-02",
+        "model_versions": ["3", "4"],
+        "region_days": 2,
+        "model": model,
+        "baseline": figures,
+    }
+    event = evaluation_event(report, "run-1", datetime(2026, 2, 3, tzinfo=UTC))
+    names = (event.model_name, event.model_version, event.registered_model_name)
+    assert names == ("IsolationForest", "3,4", "registry-name")

@@ -32,7 +32,7 @@ REF = AirflowRef(
 )
 CONTRACT_FIELDS = {
     "@timestamp", "timestamp", "event", "status", "log_level", "application_name", "model_name",
-    "model_version", "response_time", "cpu_usage", "memory_usage", "process", "details",
+    "model_version", "registered_model_name", "response_time", "cpu_usage", "memory_usage", "process", "details",
     "error_message", "error_type", "airflow",
 }  # fmt: skip
 
@@ -50,12 +50,15 @@ def test_completed_document_has_every_contract_field_with_seed_names() -> None:
             resources=ResourceUsage(12.3456, 45.6, 98.7654, 123_456_789),
             model_name="IsolationForest",
             model_version="3",
+            registered_model_name="hourly_load_iforest",
             details={"anomalies_count": 2, "successful_predictions": 8, "failed_predictions": 1},
         )
     )
     assert doc.keys() >= CONTRACT_FIELDS
     assert doc["@timestamp"] == doc["timestamp"] == "2026-03-31T23:59:59.123Z"
     assert (doc["event"], doc["status"], doc["log_level"]) == ("task_execution", "completed", "INFO")
+    model = (doc["model_name"], doc["model_version"], doc["registered_model_name"])
+    assert model == ("IsolationForest", "3", "hourly_load_iforest")
     assert doc["response_time"] == pytest.approx(1.234568)
     assert (doc["cpu_usage"], doc["memory_usage"]) == (12.346, 45.6)
     assert doc["process"] == {"cpu_percent": 98.765, "memory_rss_bytes": 123_456_789}

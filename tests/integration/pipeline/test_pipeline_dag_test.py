@@ -65,6 +65,7 @@ def test_documents_in_elasticsearch(pipeline_run, es) -> None:
     assert {t for t, _ in tasks} == {"resolve_day", "extract", "choose_model", "make_shards", "detect", "persist"}
     model_done = [d for d in docs if d["event"] == "model_execution" and d["status"] == "completed"]
     assert len(model_done) == 2 and {d["model_version"] for d in model_done} == {"1"}
+    assert {(d["model_name"], d["registered_model_name"]) for d in model_done} == {("IsolationForest", MODEL_NAME)}
     assert sum(d["details"]["successful_predictions"] for d in model_done) == len(REGIONS)
     assert sum(d["details"]["failed_predictions"] for d in model_done) == 0
     anomalies = sum(region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS)
@@ -124,6 +125,7 @@ def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_roo
     assert len(hits) == 1
     doc = hits[0]["_source"]
     assert (doc["event"], doc["status"], doc["model_version"]) == ("model_evaluation", "completed", "1")
+    assert (doc["model_name"], doc["registered_model_name"]) == ("IsolationForest", MODEL_NAME)
     assert doc["details"]["f1"] == pytest.approx(report["model"]["f1"])
     assert doc["details"]["baseline_f1"] == pytest.approx(report["baseline"]["f1"])
     assert doc["details"]["false_alarm_rate"] == pytest.approx(report["model"]["false_alarm_rate"])

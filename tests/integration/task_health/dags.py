@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,13 @@ class ScoreOperator(ModelExecutionOperator):
         self.shard = shard
 
     def run_model(self, context: Any) -> ModelRun:
-        return ModelRun(model_version="7", anomalies_count=2, successful_predictions=10, failed_predictions=1)
+        return ModelRun(
+            model_version="7",
+            anomalies_count=2,
+            successful_predictions=10,
+            failed_predictions=1,
+            registered_model_name="th-test-model",
+        )
 
 
 def lifecycle_dag(dag_id: str) -> DAG:
@@ -109,3 +118,50 @@ def secret_dag(dag_id: str) -> DAG:
         leak()
 
     return secret()
+
+
+OWN_CALLBACKS_FILE = "TH_TEST_OWN_CALLBACKS_FILE"
+
+
+def record(kind: str) -> Callable[[Any], None]:
+    """A DAG's own callback: one JSON line per call in the file $TH_TEST_OWN_CALLBACKS_FILE names."""
+
+    def callback(context: Any) -> None:
+        ti = context.get("ti")
+        line = {"kind": kind, "run_id": context["run_id"], "task_id": getattr(ti, "task_id", None)}
+        with open(os.environ[OWN_CALLBACKS_FILE], "a") as out:
+            out.write(json.dumps(line) + "\n")
+
+    return callback
+
+
+def own_callbacks_dag(dag_id: str) -> DAG:
+    """A DAG with callbacks of its own, task and run ones, single and in lists, next to task health."""
+    default_args = {
+        **DEFAULT_ARGS,
+        "on_execute_callback": record("execute"),
+        "on_success_callback": [record("success")],
+        "on_failure_callback": record("failure"),
+    }
+
+    @dag(
+        dag_id=dag_id,
+        schedule=None,
+        tags=["test"],
+        **with_task_health(
+            default_args, on_success_callback=record("run_success"), on_failure_callback=[record("run_failure")]
+        ),
+    )
+    def own_callbacks() -> None:
+        @task
+        def succeed() -> int:
+            return 1
+
+        @task
+        def fail() -> None:
+            raise ValueError("fails on purpose")
+
+        succeed()
+        fail()
+
+    return own_callbacks()

@@ -20,6 +20,7 @@ CONTRACT_TYPES = {
     "application_name": "keyword",
     "model_name": "keyword",
     "model_version": "keyword",
+    "registered_model_name": "keyword",
     "response_time": "float",
     "cpu_usage": "float",
     "memory_usage": "float",
@@ -122,7 +123,8 @@ def test_measurements_are_real_numbers(run_documents) -> None:
 def test_model_execution_documents_carry_version_and_details(run_documents) -> None:
     _, docs = run_documents
     [completed] = [d for d in docs if d["event"] == "model_execution" and d["status"] == "completed"]
-    assert (completed["model_name"], completed["model_version"]) == ("IsolationForest", "7")
+    model = (completed["model_name"], completed["model_version"], completed["registered_model_name"])
+    assert model == ("IsolationForest", "7", "th-test-model")
     assert completed["details"] == {"anomalies_count": 2, "successful_predictions": 10, "failed_predictions": 1}
     assert completed["airflow"]["operator"] == "ScoreOperator"
 
