@@ -44,13 +44,14 @@ def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dic
     """
     from airflow.sdk.exceptions import AirflowFailException
 
+    from include.anomaly import layout
     from include.anomaly.features import RECENT_DAYS
-    from include.anomaly.history import load_history, partition_path
+    from include.anomaly.history import load_history
     from include.anomaly.partition import PartitionError, PartitionMissing, read_partition, region_days
     from include.anomaly.settings import PipelineSettings
     from include.anomaly.staging import write_recent_days, write_region_days
 
-    partition = partition_path(root, day)
+    partition = layout.landing_partition(root, day)
     settings = PipelineSettings.from_env()
     try:
         rows, report = read_partition(partition, day, settings.max_plausible_value)

@@ -3,16 +3,15 @@
 Shards score exactly what `extract` validated and reported (a file landing in the partition
 mid-run changes nothing), and each shard reads one small table (a row of 24 values per
 region) instead of re-reading and re-validating the whole day, which made a run's cost grow
-with shards x regions. One file per run: `<DATA_ROOT>/staging/region_days/date=D/run-<hash of
-the run id>.parquet`, so two runs of the same day never touch each other's. `persist` removes
-the run's file (clearing `detect` afterwards needs `extract` cleared too, and says so); files of
-runs that never reached `persist` are removed by a later `extract` of the same day once they
-are older than `STALE_AFTER`.
+with shards x regions. One file per run (`layout.staged`, with its `.recent` part), so two runs
+of the same day never touch each other's. `persist` removes the run's file (clearing `detect`
+afterwards needs `extract` cleared too, and says so); files of runs that never reached
+`persist` are removed by a later `extract` of the same day once they are older than
+`STALE_AFTER_S`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from datetime import date
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from include.anomaly import layout
 from include.anomaly.partition import NO_READINGS, RegionDays
 
 HOURS = [f"h{hour:02d}" for hour in range(24)]
@@ -33,13 +33,6 @@ class StagedDataMissing(FileNotFoundError):
     """The run's staged region-days are gone; retrying `detect` alone cannot bring them back."""
 
 
-def staging_file(data_root: Any, day: date, run_id: str, part: str = "") -> Any:
-    """The run's staged region-days (`part` ""), or its regions' recent days (`part` "recent")."""
-    run_key = hashlib.sha256(run_id.encode()).hexdigest()[:24]
-    suffix = f".{part}" if part else ""
-    return data_root / "staging" / "region_days" / f"date={day.isoformat()}" / f"run-{run_key}{suffix}.parquet"
-
-
 def write_recent_days(data_root: Any, day: date, run_id: str, recent: dict[tuple[str, date], np.ndarray]) -> Any:
     """The scorable region-days before `day` that the detector takes each region's recent level
     and shape from (read once by `extract`, like the day itself)."""
@@ -47,7 +40,7 @@ def write_recent_days(data_root: Any, day: date, run_id: str, recent: dict[tuple
     table = pd.DataFrame(np.vstack([recent[k] for k in keys]) if keys else np.empty((0, 24)), columns=HOURS)
     table.insert(0, "date", [d.isoformat() for _, d in keys])
     table.insert(0, "region", [r for r, _ in keys])
-    path = staging_file(data_root, day, run_id, "recent")
+    path = layout.staged(data_root, day, run_id).recent_days
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
         table.to_parquet(handle, index=False)
@@ -55,7 +48,7 @@ def write_recent_days(data_root: Any, day: date, run_id: str, recent: dict[tuple
 
 
 def read_recent_days(data_root: Any, day: date, run_id: str, regions: list[str]) -> dict[str, dict[date, np.ndarray]]:
-    path = staging_file(data_root, day, run_id, "recent")
+    path = layout.staged(data_root, day, run_id).recent_days
     if not path.exists():
         raise StagedDataMissing(
             f"{path}: the recent days staged by run {run_id} are gone; clear the run from `extract`"
@@ -81,7 +74,7 @@ def write_region_days(data_root: Any, day: date, run_id: str, found: RegionDays)
         {"region": list(found.unscorable), "imputed_hours": 0, "unscorable_reason": list(found.unscorable.values())}
     )
     table = pd.concat([scorable, unscorable], ignore_index=True) if len(unscorable) else scorable
-    path = staging_file(data_root, day, run_id)
+    path = layout.staged(data_root, day, run_id).region_days
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
     with path.open("wb") as handle:
@@ -91,7 +84,7 @@ def write_region_days(data_root: Any, day: date, run_id: str, found: RegionDays)
 
 def read_region_days(data_root: Any, day: date, run_id: str, regions: list[str]) -> RegionDays:
     """The staged rows of `regions`; a region absent from the day's data is unscorable."""
-    path = staging_file(data_root, day, run_id)
+    path = layout.staged(data_root, day, run_id).region_days
     if not path.exists():
         raise StagedDataMissing(
             f"{path}: the validated region-days of run {run_id} are gone (persist removes them once the "
@@ -111,8 +104,8 @@ def read_region_days(data_root: Any, day: date, run_id: str, regions: list[str])
 
 
 def remove_region_days(data_root: Any, day: date, run_id: str) -> None:
-    for part in ("", "recent"):
-        path = staging_file(data_root, day, run_id, part)
+    staged = layout.staged(data_root, day, run_id)
+    for path in (staged.region_days, staged.recent_days):
         if path.exists():
             path.unlink()
 

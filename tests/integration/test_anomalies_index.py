@@ -78,9 +78,9 @@ def day_output(regions: list[str], run_id: str) -> list[dict]:
 
 
 def parquet_rows(root) -> dict[str, str]:
-    from include.anomaly.persist import FILE_NAME, anomaly_partition
+    from include.anomaly import layout
 
-    with open(anomaly_partition(root, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(root, DAY), "rb") as handle:
         frame = pd.read_parquet(handle)
     return dict(zip(frame.region, frame.run_id, strict=True))
 

@@ -9,13 +9,13 @@ from datetime import date
 import numpy as np
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.partition import NO_READINGS, RegionDays
 from include.anomaly.staging import (
     STALE_AFTER_S,
     StagedDataMissing,
     read_region_days,
     remove_region_days,
-    staging_file,
     write_region_days,
 )
 
@@ -48,9 +48,10 @@ def test_a_shard_of_unscorable_regions_only(staged) -> None:
 
 def test_each_run_has_its_own_file_and_persist_removes_it(staged) -> None:
     root, _ = staged
-    path = staging_file(root, DAY, RUN)
+    path = layout.staged(root, DAY, RUN).region_days
     assert path.exists() and path.name.startswith("run-")
-    assert staging_file(root, DAY, "manual__2026-03-05T07_00_00_00_00") != path, "no collision after cleaning"
+    other = layout.staged(root, DAY, "manual__2026-03-05T07_00_00_00_00").region_days
+    assert other != path, "no collision after cleaning"
     with pytest.raises(StagedDataMissing, match="clear this run from `extract`"):
         read_region_days(root, DAY, "another_run", ["a"])
     remove_region_days(root, DAY, RUN)
@@ -59,9 +60,9 @@ def test_each_run_has_its_own_file_and_persist_removes_it(staged) -> None:
 
 def test_a_later_extract_removes_stale_files_of_failed_runs(staged) -> None:
     root, values = staged
-    stale, fresh = staging_file(root, DAY, RUN), staging_file(root, DAY, "still_running")
+    stale, fresh = layout.staged(root, DAY, RUN).region_days, layout.staged(root, DAY, "still_running").region_days
     write_region_days(root, DAY, "still_running", RegionDays(["a"], values[:1], {}, {}))
     old = time.time() - STALE_AFTER_S - 60
     os.utime(stale, (old, old))
     write_region_days(root, DAY, "next_run", RegionDays(["a"], values[:1], {}, {}))
-    assert not stale.exists() and fresh.exists() and staging_file(root, DAY, "next_run").exists()
+    assert not stale.exists() and fresh.exists() and layout.staged(root, DAY, "next_run").region_days.exists()

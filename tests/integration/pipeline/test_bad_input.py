@@ -23,9 +23,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, day_frames, region_names, write_days
-from include.anomaly.history import partition_path
-from include.anomaly.persist import FILE_NAME, anomaly_partition
 
 pytestmark = pytest.mark.integration
 
@@ -46,78 +45,78 @@ def hours(frame: pd.DataFrame, region: str, count: int) -> pd.Index:
 
 
 def set_values(region: str, count: int, value: str) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
+    def write(load_csv: Path) -> None:
         frame = clean_day().astype({"value": object})
         frame.loc[hours(frame, region, count), "value"] = value
-        frame.to_csv(partition / "load.csv", index=False)
+        frame.to_csv(load_csv, index=False)
 
     return write
 
 
 def drop_hours(spec: dict[str, int]) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
+    def write(load_csv: Path) -> None:
         frame = clean_day()
         for region, count in spec.items():
             frame = frame.drop(hours(frame, region, count))
-        frame.to_csv(partition / "load.csv", index=False)
+        frame.to_csv(load_csv, index=False)
 
     return write
 
 
-def exact_duplicates(partition: Path) -> None:
+def exact_duplicates(load_csv: Path) -> None:
     frame = clean_day()
-    pd.concat([frame, frame[frame.region == R0]]).to_csv(partition / "load.csv", index=False)
+    pd.concat([frame, frame[frame.region == R0]]).to_csv(load_csv, index=False)
 
 
 def naive_timestamps(region: str | None) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
+    def write(load_csv: Path) -> None:
         frame = clean_day()
         rows = frame.index if region is None else frame.index[frame.region == region]
         frame.loc[rows, "timestamp"] = frame.loc[rows, "timestamp"].str.rstrip("Z")
-        frame.to_csv(partition / "load.csv", index=False)
+        frame.to_csv(load_csv, index=False)
 
     return write
 
 
-def csv_and_parquet_disagree(partition: Path) -> None:
+def csv_and_parquet_disagree(load_csv: Path) -> None:
     frame = clean_day()
-    frame.to_csv(partition / "load.csv", index=False)
+    frame.to_csv(load_csv, index=False)
     other = frame[frame.region == R0].assign(value=lambda f: f.value * 1.5)
-    other.to_parquet(partition / "late_delivery.parquet", index=False)
+    other.to_parquet(load_csv.with_name("late_delivery.parquet"), index=False)
 
 
 def shift_timestamps(region: str, count: int, change: Callable[[str], str]) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
+    def write(load_csv: Path) -> None:
         frame = clean_day()
         rows = hours(frame, region, count)
         frame.loc[rows, "timestamp"] = frame.loc[rows, "timestamp"].map(change)
-        frame.to_csv(partition / "load.csv", index=False)
+        frame.to_csv(load_csv, index=False)
 
     return write
 
 
-def region_unknown_to_the_model(partition: Path) -> None:
+def region_unknown_to_the_model(load_csv: Path) -> None:
     frame = clean_day()
     newcomer = frame[frame.region == R0].assign(region="region-new")
-    pd.concat([frame, newcomer]).to_csv(partition / "load.csv", index=False)
+    pd.concat([frame, newcomer]).to_csv(load_csv, index=False)
 
 
-def region_without_data(partition: Path) -> None:
+def region_without_data(load_csv: Path) -> None:
     frame = clean_day()
-    frame[frame.region != R3].to_csv(partition / "load.csv", index=False)
+    frame[frame.region != R3].to_csv(load_csv, index=False)
 
 
 def with_extra_file(name: str, content: bytes) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
-        clean_day().to_csv(partition / "load.csv", index=False)
-        (partition / name).write_bytes(content)
+    def write(load_csv: Path) -> None:
+        clean_day().to_csv(load_csv, index=False)
+        load_csv.with_name(name).write_bytes(content)
 
     return write
 
 
 def transform_columns(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
-        change(clean_day()).to_csv(partition / "load.csv", index=False)
+    def write(load_csv: Path) -> None:
+        change(clean_day()).to_csv(load_csv, index=False)
 
     return write
 
@@ -138,6 +137,7 @@ class Scores:
     unscorable: set[str] = field(default_factory=set)
 
 
+# Each case: a writer given the path of the day's load.csv (None: no partition), and the outcome.
 CASES: dict[str, tuple[Callable[[Path], None] | None, Fails | Scores]] = {
     "missing partition": (None, Fails(r"date=2026-03-04: partition missing", tries=3)),
     "empty file": (with_extra_file("late.csv", b""), Fails(r"late\.csv: file is empty")),
@@ -202,12 +202,12 @@ def pipeline(loaded_settings, data_root, es_url):
 
 def run_case(dag, data_root: Path, name: str):
     write, _ = CASES[name]
-    partition = partition_path(data_root, DAY)
+    partition = layout.landing_partition(data_root, DAY)
     for old in partition.glob("*") if partition.exists() else []:
         old.unlink()
     if write is not None:
         partition.mkdir(parents=True, exist_ok=True)
-        write(partition)
+        write(layout.landing_file(data_root, DAY))
     return dag.test(run_conf={"date": DAY.isoformat(), "shard_size": 2})
 
 
@@ -251,7 +251,7 @@ def assert_scores(outcome: Scores, run, tis, docs, data_root: Path) -> None:
     report = tis[("extract", -1)].xcom_pull(task_ids="extract")
     assert report["bad_rows"] == outcome.bad_rows
 
-    with open(anomaly_partition(data_root, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(data_root, DAY), "rb") as handle:
         rows = pd.read_parquet(handle)
     scored = set(REGIONS) - outcome.unscorable
     assert set(rows.region) == scored and set(rows.run_id) == {run.run_id}

@@ -13,11 +13,10 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, region_day
 from include.anomaly.evaluation import quality
-from include.anomaly.persist import FILE_NAME, anomaly_partition
 from include.anomaly.registry import anchor_date
-from include.anomaly.staging import staging_file
 from tests.integration.pipeline.conftest import DAY, MODEL_NAME, PROJECT_ROOT, REGIONS
 
 pytestmark = pytest.mark.integration
@@ -31,13 +30,14 @@ def test_the_run_succeeds_and_every_task_ran(pipeline_run) -> None:
 
 
 def test_the_partition_holds_one_scored_row_per_region(pipeline_run, demo_root) -> None:
-    with open(anomaly_partition(demo_root, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(demo_root, DAY), "rb") as handle:
         rows = pd.read_parquet(handle)
     assert sorted(rows.region) == REGIONS and set(rows.date) == {DAY.isoformat()}
     assert set(rows.model_version) == {"1"} and set(rows.run_id) == {pipeline_run.run_id}
     truth = {r: region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS}
     assert dict(zip(rows.region, rows.is_anomaly, strict=True)) == truth
-    assert not staging_file(demo_root, DAY, pipeline_run.run_id).exists(), "persist removes the staged region-days"
+    staged = layout.staged(demo_root, DAY, pipeline_run.run_id)
+    assert not staged.region_days.exists(), "persist removes the staged region-days"
 
 
 def test_documents_in_elasticsearch(pipeline_run, es) -> None:
@@ -96,7 +96,7 @@ def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_roo
     done = evaluate_cli("--start", DAY.isoformat(), "--end", (DAY + timedelta(days=1)).isoformat())
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    with open(anomaly_partition(demo_root, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(demo_root, DAY), "rb") as handle:
         flagged = pd.read_parquet(handle).set_index("region").is_anomaly.to_dict()
     truth = {r: region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS}
     assert report["region_days"] == len(REGIONS) and report["model_versions"] == ["1"]
@@ -131,8 +131,8 @@ def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_roo
     assert doc["airflow"]["data_interval_start"].startswith(DAY.isoformat())
 
 
-def test_evaluation_of_days_the_pipeline_did_not_run_is_refused(pipeline_run) -> None:
+def test_evaluation_of_days_the_pipeline_did_not_run_is_refused(pipeline_run, demo_root) -> None:
     earlier = DAY - timedelta(days=1)  # demo data and labels, but no run
     done = evaluate_cli("--start", earlier.isoformat(), "--end", (DAY + timedelta(days=1)).isoformat())
     assert done.returncode == 2
-    assert f"anomalies/date={earlier.isoformat()}/anomalies.parquet: no pipeline output" in done.stderr
+    assert f"{layout.anomalies_file(demo_root, earlier)}: no pipeline output" in done.stderr
