@@ -71,7 +71,9 @@ def hourly_anomaly_detection() -> None:
         )
         return day.isoformat()
 
-    @task
+    # multiple_outputs: each key of the report is also an XCom of its own, so detect and persist
+    # take `found["staged"]` (the staged files' locations) without the rest of the report.
+    @task(multiple_outputs=True)
     def extract(day: str, **context) -> dict:
         from datetime import date
 
@@ -97,27 +99,24 @@ def hourly_anomaly_detection() -> None:
         return pipeline.shards(regions, context["params"]["shard_size"])
 
     @task
-    def persist(day: str, detected: list[dict], **context) -> dict:
+    def persist(day: str, detected: list[dict], staged: dict[str, str], **context) -> dict:
         from datetime import date
 
         from include.anomaly import pipeline
 
         return pipeline.persist(
-            date.fromisoformat(day),
-            list(detected),
-            pipeline.data_root(),
-            context["run_id"],
-            context["params"]["regions"],
+            date.fromisoformat(day), list(detected), pipeline.data_root(), staged, context["params"]["regions"]
         )
 
     day = resolve_day()
     found = extract(day)
+    staged = found["staged"]  # extract -> detect, persist: where the run's validated region-days are
     model = choose_model(day)
     found >> model
     detected = DetectAnomaliesOperator.partial(
-        task_id="detect", day=day, model=model, false_alarm_rate="{{ params.false_alarm_rate }}"
+        task_id="detect", day=day, model=model, staged=staged, false_alarm_rate="{{ params.false_alarm_rate }}"
     ).expand(regions=make_shards(found, model))
-    persist(day, detected.output)
+    persist(day, detected.output, staged)
 
 
 hourly_anomaly_detection()

@@ -64,6 +64,16 @@ class Staged:
     region_days: Any
     recent_days: Any
 
+    def reference(self) -> dict[str, str]:
+        """The form that travels as XCom: the locations as strings (URIs for object storage), no data."""
+        return {"region_days": str(self.region_days), "recent_days": str(self.recent_days)}
+
+    @classmethod
+    def from_reference(cls, reference: dict[str, str]) -> Staged:
+        from airflow.sdk import ObjectStoragePath
+
+        return cls(ObjectStoragePath(reference["region_days"]), ObjectStoragePath(reference["recent_days"]))
+
 
 def staged(data_root: Any, day: date, run_id: str) -> Staged:
     directory = data_root / "staging" / "region_days" / _day(day)

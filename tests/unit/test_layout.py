@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, write_days
@@ -25,8 +26,9 @@ def files_under(root) -> list[str]:
 
 def test_a_day_run_end_to_end_leaves_exactly_this_tree(tmp_path) -> None:
     write_days(tmp_path, DAY, DAY + timedelta(days=1), ["region-000"], DemoConfig())
-    write_region_days(tmp_path, DAY, RUN, RegionDays(["region-000"], np.ones((1, 24)), {}, {}))
-    write_recent_days(tmp_path, DAY, RUN, {("region-000", DAY - timedelta(days=1)): np.ones(24)})
+    staged = layout.staged(tmp_path, DAY, RUN)
+    write_region_days(staged.region_days, RegionDays(["region-000"], np.ones((1, 24)), {}, {}))
+    write_recent_days(staged.recent_days, {("region-000", DAY - timedelta(days=1)): np.ones(24)})
     rows = pd.DataFrame(
         {"region": ["region-000"], "date": DAY.isoformat(), "score": [0.1], "is_anomaly": [False]}
     ).assign(model_name="m", model_version="1", run_id=RUN)
@@ -39,7 +41,6 @@ def test_a_day_run_end_to_end_leaves_exactly_this_tree(tmp_path) -> None:
         f"staging/region_days/date=2026-03-04/run-{RUN_KEY}.parquet",
         f"staging/region_days/date=2026-03-04/run-{RUN_KEY}.recent.parquet",
     ]
-    staged = layout.staged(tmp_path, DAY, RUN)
     for path in (
         layout.anomalies_lock(tmp_path, DAY),
         layout.anomalies_file(tmp_path, DAY),
@@ -76,3 +77,21 @@ def test_an_object_storage_root_gets_the_same_tree(tmp_path) -> None:
     assert str(staged.recent_days) == (
         f"{tmp_path.as_uri()}/staging/region_days/date=2026-03-04/run-{RUN_KEY}.recent.parquet"
     )
+
+
+@pytest.mark.parametrize("kind", ["ObjectStoragePath", "pathlib.Path"])
+def test_the_staged_reference_is_two_strings_that_find_the_same_files(tmp_path, kind) -> None:
+    from airflow.sdk import ObjectStoragePath
+
+    root = ObjectStoragePath(tmp_path.as_uri()) if kind == "ObjectStoragePath" else tmp_path
+    prefix = tmp_path.as_uri() if kind == "ObjectStoragePath" else str(tmp_path)
+    staged = layout.staged(root, DAY, RUN)
+    write_region_days(staged.region_days, RegionDays(["region-000"], np.ones((1, 24)), {}, {}))
+    reference = staged.reference()
+    assert reference == {
+        "region_days": f"{prefix}/staging/region_days/date=2026-03-04/run-{RUN_KEY}.parquet",
+        "recent_days": f"{prefix}/staging/region_days/date=2026-03-04/run-{RUN_KEY}.recent.parquet",
+    }
+    found = layout.Staged.from_reference(reference)
+    assert found.region_days.exists() and not found.recent_days.exists()
+    assert found.region_days.read_bytes() == staged.region_days.read_bytes()

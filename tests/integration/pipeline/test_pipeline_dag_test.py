@@ -40,6 +40,22 @@ def test_the_partition_holds_one_scored_row_per_region(pipeline_run, demo_root) 
     assert not staged.region_days.exists(), "persist removes the staged region-days"
 
 
+def test_extract_hands_the_staged_files_to_detect_and_persist(pipeline_dag, pipeline_run) -> None:
+    """The DAG wires the staged files' locations from extract's XCom, nothing recomputes them."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.sdk import ObjectStoragePath
+
+    expected = layout.staged(ObjectStoragePath(os.environ["DATA_ROOT"]), DAY, pipeline_run.run_id).reference()
+    extract = pipeline_run.get_task_instance("extract")
+    assert extract.xcom_pull(task_ids="extract", key="staged") == expected
+    assert extract.xcom_pull(task_ids="extract")["staged"] == expected
+    for task_id in ("detect", "persist"):
+        assert "extract" in pipeline_dag.get_task(task_id).upstream_task_ids, task_id
+    shards = [ti for ti in pipeline_run.get_task_instances() if ti.task_id == "detect"]
+    assert [RenderedTaskInstanceFields.get_templated_fields(ti)["staged"] for ti in shards] == [expected] * 2
+    assert not any(ObjectStoragePath(uri).exists() for uri in expected.values()), "persist removed them"
+
+
 def test_documents_in_elasticsearch(pipeline_run, es) -> None:
     from mlflow import MlflowClient
 
