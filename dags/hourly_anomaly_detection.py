@@ -83,7 +83,8 @@ def hourly_anomaly_detection() -> None:
             date.fromisoformat(day), context["params"]["regions"], pipeline.data_root(), context["run_id"]
         )
 
-    @task(pool="model_registry")
+    # multiple_outputs=False here and on persist: a `dict` return annotation alone would turn it on.
+    @task(pool="model_registry", multiple_outputs=False)
     def choose_model(day: str, **context) -> dict:
         from datetime import date
 
@@ -98,7 +99,7 @@ def hourly_anomaly_detection() -> None:
         regions = pipeline.regions_to_score(found, model["regions"], context["params"]["regions"])
         return pipeline.shards(regions, context["params"]["shard_size"])
 
-    @task
+    @task(multiple_outputs=False)
     def persist(day: str, detected: list[dict], staged: dict[str, str], **context) -> dict:
         from datetime import date
 

@@ -40,6 +40,18 @@ def test_the_partition_holds_one_scored_row_per_region(pipeline_run, demo_root) 
     assert not staged.region_days.exists(), "persist removes the staged region-days"
 
 
+def test_only_extract_splits_its_report_into_xcoms(pipeline_dag) -> None:
+    """TaskFlow turns multiple_outputs on for a `dict` return annotation; the DAG says it each time."""
+    splits = {t.task_id: t.multiple_outputs for t in pipeline_dag.tasks if hasattr(t, "multiple_outputs")}
+    assert splits == {
+        "resolve_day": False,
+        "extract": True,
+        "choose_model": False,
+        "make_shards": False,
+        "persist": False,
+    }
+
+
 def test_extract_hands_the_staged_files_to_detect_and_persist(pipeline_dag, pipeline_run) -> None:
     """The DAG wires the staged files' locations from extract's XCom, nothing recomputes them."""
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
