@@ -44,6 +44,7 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
             details={
                 "day": self.day,
                 "unscorable_regions": sorted(out["unscorable"]),
+                "imputed_hours": out["imputed_hours"],
                 "false_alarm_rate": out["false_alarm_rate"],
                 "score_threshold": out["score_threshold"],
             },

@@ -133,8 +133,9 @@ def detect(
     run_id: str,
 ) -> dict:
     """Score `regions` of `day` with the chosen registry version against each region's recent days,
-    read from the files `extract` staged (`staged`: its reference); rows plus what could not be
-    scored. `false_alarm_rate` None: the model's calibrated threshold."""
+    read from the files `extract` staged (`staged`: its reference); rows, what could not be scored,
+    and how many of the scored hours were filled in by interpolation (`imputed_hours`: a score
+    resting on them deserves a look). `false_alarm_rate` None: the model's calibrated threshold."""
     from mlflow import MlflowClient
 
     from include.anomaly import layout, mlflow_store, registry
@@ -159,6 +160,7 @@ def detect(
     return {
         "rows": frame.to_dict("records"),
         "unscorable": unscorable,
+        "imputed_hours": sum(found.imputed_hours.get(region, 0) for region in frame["region"]),
         "false_alarm_rate": rate,
         "score_threshold": detector.threshold(rate),
     }

@@ -6,7 +6,8 @@ case gives its documented outcome (DESIGN.md §2), never a silent wrong result:
   at once; a missing partition is retried first (data may land late);
 - some readings are bad: they are counted by reason in `extract`'s report, and a region-day
   that cannot be scored is left out of the outputs and counted in `details.failed_predictions`
-  of the `model_execution` documents, with its name in `details.unscorable_regions`.
+  of the `model_execution` documents, with its name in `details.unscorable_regions`; hours
+  filled in by interpolation in a scored region-day are counted in `details.imputed_hours`.
 
 Every case rewrites the partition of the same day, so one registered model serves them all.
 """
@@ -131,10 +132,12 @@ class Fails:
 
 @dataclass(frozen=True)
 class Scores:
-    """The run succeeds; `unscorable` regions are counted, not scored; `bad_rows` as reported."""
+    """The run succeeds; `unscorable` regions are counted, not scored; `bad_rows` as reported;
+    `imputed_hours` of the scored regions filled in by interpolation."""
 
     bad_rows: dict[str, int]
     unscorable: set[str] = field(default_factory=set)
+    imputed_hours: int = 0
 
 
 # Each case: a writer given the path of the day's load.csv (None: no partition), and the outcome.
@@ -159,21 +162,21 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, Fails | Scores]] = {
     ),
     "non-numeric values": (set_values(R1, 5, "n/a?"), Scores({"non_numeric_value": 5}, {R1})),
     "NaN values": (set_values(R0, 3, "NaN"), Scores({"nan_value": 3}, {R0})),
-    "a negative value": (set_values(R2, 1, "-42.5"), Scores({"negative_value": 1})),
+    "a negative value": (set_values(R2, 1, "-42.5"), Scores({"negative_value": 1}, imputed_hours=1)),
     "absurd readings (1e300)": (set_values(R3, 3, "1e300"), Scores({"implausible_value": 3}, {R3})),
-    "an infinite value": (set_values(R1, 1, "-inf"), Scores({"non_finite_value": 1})),
+    "an infinite value": (set_values(R1, 1, "-inf"), Scores({"non_finite_value": 1}, imputed_hours=1)),
     "duplicate hours": (exact_duplicates, Scores({"duplicate": 24})),
-    "missing hours": (drop_hours({R0: 2, R1: 12}), Scores({}, {R1})),
+    "missing hours": (drop_hours({R0: 2, R1: 12}), Scores({}, {R1}, imputed_hours=2)),
     "naive timestamps in one region": (naive_timestamps(R2), Scores({"timestamp_without_offset": 24}, {R2})),
     "CSV and Parquet disagree": (csv_and_parquet_disagree, Scores({"conflicting_duplicate": 48}, {R0})),
     "a region with no data": (region_without_data, Scores({}, {R3})),
     "timestamps off the hour": (
         shift_timestamps(R1, 2, lambda t: t.replace(":00:00Z", ":30:00Z")),
-        Scores({"not_on_the_hour": 2}),
+        Scores({"not_on_the_hour": 2}, imputed_hours=2),
     ),
     "a reading of another day": (
         shift_timestamps(R2, 1, lambda t: t.replace("2026-03-04", "2026-03-05")),
-        Scores({"outside_partition_day": 1}),
+        Scores({"outside_partition_day": 1}, imputed_hours=1),
     ),
     "a region unknown to the model": (region_unknown_to_the_model, Scores({}, {"region-new"})),
 }
@@ -263,3 +266,4 @@ def assert_scores(outcome: Scores, run, tis, docs, data_root: Path) -> None:
     assert sum(d["details"]["successful_predictions"] for d in done) == len(scored)
     assert sum(d["details"]["failed_predictions"] for d in done) == len(outcome.unscorable)
     assert {r for d in done for r in d["details"]["unscorable_regions"]} == outcome.unscorable
+    assert sum(d["details"]["imputed_hours"] for d in done) == outcome.imputed_hours

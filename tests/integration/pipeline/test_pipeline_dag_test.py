@@ -95,6 +95,7 @@ def test_documents_in_elasticsearch(pipeline_run, es) -> None:
     assert len(model_done) == 2 and {d["model_version"] for d in model_done} == {"1"}
     assert sum(d["details"]["successful_predictions"] for d in model_done) == len(REGIONS)
     assert sum(d["details"]["failed_predictions"] for d in model_done) == 0
+    assert sum(d["details"]["imputed_hours"] for d in model_done) == 0, "the demo data misses no hour"
     anomalies = sum(region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS)
     assert sum(d["details"]["anomalies_count"] for d in model_done) == anomalies
     tags = MlflowClient().get_model_version(MODEL_NAME, "1").tags
