@@ -14,7 +14,8 @@
 `<hash>` is the first 24 hex digits of the SHA-256 of the run id: one file per run, a safe name
 whatever characters the run id has. Every function takes the root as a path object
 (`ObjectStoragePath` in tasks, `pathlib.Path` in tests and scripts) and returns one of the same
-kind; no file is read or written here.
+kind; `Staged.from_reference` gives `ObjectStoragePath`s back from the strings that travel as
+XCom (a plain local path included). No file is read or written here.
 """
 
 from __future__ import annotations
