@@ -71,7 +71,9 @@ def hourly_anomaly_detection() -> None:
         )
         return day.isoformat()
 
-    @task
+    # multiple_outputs: each key of the report is also an XCom of its own, so detect and persist
+    # take `found["staged"]` (the staged files' locations) without the rest of the report.
+    @task(multiple_outputs=True)
     def extract(day: str, **context) -> dict:
         from datetime import date
 
@@ -81,7 +83,8 @@ def hourly_anomaly_detection() -> None:
             date.fromisoformat(day), context["params"]["regions"], pipeline.data_root(), context["run_id"]
         )
 
-    @task(pool="model_registry")
+    # multiple_outputs=False here and on persist: a `dict` return annotation alone would turn it on.
+    @task(pool="model_registry", multiple_outputs=False)
     def choose_model(day: str, **context) -> dict:
         from datetime import date
 
@@ -96,28 +99,25 @@ def hourly_anomaly_detection() -> None:
         regions = pipeline.regions_to_score(found, model["regions"], context["params"]["regions"])
         return pipeline.shards(regions, context["params"]["shard_size"])
 
-    @task
-    def persist(day: str, detected: list[dict], **context) -> dict:
+    @task(multiple_outputs=False)
+    def persist(day: str, detected: list[dict], staged: dict[str, str], **context) -> dict:
         from datetime import date
 
         from include.anomaly import pipeline
 
         return pipeline.persist(
-            date.fromisoformat(day),
-            list(detected),
-            pipeline.data_root(),
-            context["run_id"],
-            context["params"]["regions"],
+            date.fromisoformat(day), list(detected), pipeline.data_root(), staged, context["params"]["regions"]
         )
 
     day = resolve_day()
     found = extract(day)
+    staged = found["staged"]  # extract -> detect, persist: where the run's validated region-days are
     model = choose_model(day)
     found >> model
     detected = DetectAnomaliesOperator.partial(
-        task_id="detect", day=day, model=model, false_alarm_rate="{{ params.false_alarm_rate }}"
+        task_id="detect", day=day, model=model, staged=staged, false_alarm_rate="{{ params.false_alarm_rate }}"
     ).expand(regions=make_shards(found, model))
-    persist(day, detected.output)
+    persist(day, detected.output, staged)
 
 
 hourly_anomaly_detection()

@@ -17,8 +17,8 @@ contaminated as real history is. Kinds (`ANOMALY_KINDS`):
   noise_burst   6-12 hours of heavy noise (15-30 %)
 Scenarios (`SCENARIOS`) differ in how strong each property is; `demo` is `make demo`'s.
 A region-day is drawn from its own seed (scenario, seed, region, date), so a day is the same
-whether generated alone or in a range. Output: `<root>/landing/hourly/date=D/load.csv` (or
-`.parquet`) and `<root>/labels/date=D/labels.csv` (`region, date, is_anomaly, kind, holiday`).
+whether generated alone or in a range. Output, where `layout` puts it: each day's landing file
+(`load.csv` or `load.parquet`) and labels file (`region, date, is_anomaly, kind, holiday`).
 
 CLI: python -m include.anomaly.demo_data --root DIR --start 2026-01-01 --end 2026-03-01 --regions 8
      [--scenario demo|weekly|seasonal_drift|holidays|noisy] [--seed N]
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from include.anomaly import layout
 from include.anomaly.calendar import SUNDAY, is_holiday
 
 ANOMALY_KINDS = ("spike", "outage", "stuck_meter", "shifted_peak", "level_up", "level_down", "noise_burst")
@@ -223,19 +224,17 @@ def day_frames(config: DemoConfig, regions: list[str], day: date) -> tuple[pd.Da
 
 def write_days(root: Path, start: date, end: date, regions: list[str], config: DemoConfig, fmt: str = "csv") -> int:
     """Write every day in [start, end); returns the number of days written."""
-    from include.anomaly.history import partition_path
-
     days = 0
     day = start
     while day < end:
         hourly, labels = day_frames(config, regions, day)
-        landing = partition_path(root, day)
-        landing.mkdir(parents=True, exist_ok=True)
+        landing = layout.landing_file(root, day, fmt)
+        landing.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "parquet":
-            hourly.to_parquet(landing / "load.parquet", index=False)
+            hourly.to_parquet(landing, index=False)
         else:
-            hourly.to_csv(landing / "load.csv", index=False)
-        label_path = root / "labels" / f"date={day.isoformat()}" / "labels.csv"
+            hourly.to_csv(landing, index=False)
+        label_path = layout.labels_file(root, day)
         label_path.parent.mkdir(parents=True, exist_ok=True)
         labels.to_csv(label_path, index=False)
         day += timedelta(days=1)

@@ -22,12 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from include.anomaly import settings
+from include.anomaly import layout, settings
 from include.anomaly.calendar import DAY_KIND_NAMES
 from include.anomaly.evaluation_figure import write_figure
-from include.anomaly.history import load_history, partition_path
+from include.anomaly.history import load_history
 from include.anomaly.partition import read_partition, region_days
-from include.anomaly.persist import FILE_NAME, anomaly_partition
 
 FIGURE_NAME = "evaluation.png"
 
@@ -79,7 +78,7 @@ def _baseline_flags(root: Any, day: date, regions: list[str], window_days: int) 
     from sklearn.ensemble import IsolationForest
 
     history = load_history(root, day - timedelta(days=window_days), day)
-    rows, _ = read_partition(partition_path(root, day), day, settings.max_plausible_value())
+    rows, _ = read_partition(layout.landing_partition(root, day), day, settings.max_plausible_value())
     found = region_days(rows, expected_regions=regions)
     forest = IsolationForest(random_state=0).fit(np.vstack(list(history.values())))
     return dict(zip(found.regions, forest.predict(found.values) == -1, strict=True))
@@ -93,9 +92,9 @@ def evaluate(root: Any, start: date, end: date, window_days: int = 28) -> dict[s
     kinds, day_kinds, regions, dates = [], [], [], []
     day = start
     while day < end:
-        labels = _read(root / "labels" / f"date={day.isoformat()}" / "labels.csv", "labels", pd.read_csv)
+        labels = _read(layout.labels_file(root, day), "labels", pd.read_csv)
         output = _read(
-            anomaly_partition(root, day) / FILE_NAME, "pipeline output (run the pipeline for this day)", pd.read_parquet
+            layout.anomalies_file(root, day), "pipeline output (run the pipeline for this day)", pd.read_parquet
         )
         flagged = output.set_index("region")["is_anomaly"].to_dict()
         versions.update(str(v) for v in output["model_version"])

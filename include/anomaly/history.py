@@ -13,15 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from include.anomaly import settings
+from include.anomaly import layout, settings
 from include.anomaly.partition import PartitionError, read_partition, region_days
 
 log = logging.getLogger(__name__)
-
-
-def partition_path(data_root: Any, day: date) -> Any:
-    """`<DATA_ROOT>/landing/hourly/date=YYYY-MM-DD` for a path object (ObjectStoragePath or Path)."""
-    return data_root / "landing" / "hourly" / f"date={day.isoformat()}"
 
 
 def load_history(
@@ -34,7 +29,7 @@ def load_history(
     day = start
     while day < end:
         try:
-            rows, _ = read_partition(partition_path(data_root, day), day, bound)
+            rows, _ = read_partition(layout.landing_partition(data_root, day), day, bound)
         except PartitionError as err:
             log.warning("training history: skipping %s: %s", day, err)
         else:

@@ -107,11 +107,3 @@ def set_champion(name: str, version: str) -> None:
     from mlflow import MlflowClient
 
     MlflowClient().set_registered_model_alias(name, CHAMPION_ALIAS, version)
-
-
-def load_model(name: str, alias: str = CHAMPION_ALIAS) -> Any:
-    """Load `models:/<name>@<alias>` as the original scikit-learn object."""
-    import mlflow
-
-    configure()
-    return mlflow.sklearn.load_model(f"models:/{name}@{alias}")

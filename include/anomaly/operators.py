@@ -11,11 +11,14 @@ from include.task_health.operator import ModelExecutionOperator, ModelRun
 class DetectAnomaliesOperator(ModelExecutionOperator):
     """Scores one shard of regions for one day; returns the rows (XCom) for `persist`."""
 
-    template_fields = ("day", "regions", "model", "false_alarm_rate")
+    template_fields = ("day", "regions", "model", "staged", "false_alarm_rate")
 
-    def __init__(self, *, day: Any, regions: Any, model: Any, false_alarm_rate: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, day: Any, regions: Any, model: Any, staged: Any, false_alarm_rate: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.day, self.regions, self.model, self.false_alarm_rate = day, regions, model, false_alarm_rate
+        self.staged = staged  # extract's reference to the run's staged files
 
     def run_model(self, context: Any) -> ModelRun:
         from datetime import date
@@ -27,7 +30,7 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
             list(self.regions),
             self.model,
             float(self.false_alarm_rate) if self.false_alarm_rate not in (None, "", "None") else None,
-            pipeline.data_root(),
+            self.staged,
             context["run_id"],
         )
         for region, why in sorted(out["unscorable"].items()):
@@ -42,6 +45,7 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
             details={
                 "day": self.day,
                 "unscorable_regions": sorted(out["unscorable"]),
+                "imputed_hours": out["imputed_hours"],
                 "false_alarm_rate": out["false_alarm_rate"],
                 "score_threshold": out["score_threshold"],
             },

@@ -1,14 +1,14 @@
 """Persist one day's detection output (contract: DESIGN.md §4).
 
-- Parquet: `<DATA_ROOT>/anomalies/date=YYYY-MM-DD/anomalies.parquet`, never appended to. A full
-  run (no `regions`) replaces the day's rows; a run for a subset of regions replaces only those
+- Parquet: the day's anomalies file (`layout.anomalies_file`), never appended to. A full run
+  (no `regions`) replaces the day's rows; a run for a subset of regions replaces only those
   regions' rows (the existing file is read, the subset's rows swapped, the result written).
   The new file is written under a unique temporary name, then renamed over the final name
   (`os.replace` semantics: readers see the old file or the new one, a crash before the rename
   leaves the old file in place), and only then are the partition's other files removed.
-- Writers of one day are serialised by an exclusive `flock(2)` on
-  `<DATA_ROOT>/anomalies/.date=YYYY-MM-DD.lock` (next to the partition), so concurrent runs of a
-  day (`max_active_runs` 3) never lose each other's subset rows and never delete each other's
+- Writers of one day are serialised by an exclusive `flock(2)` on the day's lock file
+  (`layout.anomalies_lock`, next to the partition), so concurrent runs of a day
+  (`max_active_runs` 3) never lose each other's subset rows and never delete each other's
   temporary file. Limitation: the lock exists for local (`file://`) roots only. On object stores
   (s3://, gs://, ...) there is no lock: the rename is still all-or-nothing per file, but two
   concurrent subset runs of the same day can lose one run's rows (last writer wins), and a
@@ -34,15 +34,12 @@ from typing import Any
 
 import pandas as pd
 
+from include.anomaly import layout
+
 COLUMNS = ("region", "date", "score", "is_anomaly", "model_name", "model_version", "run_id")
-FILE_NAME = "anomalies.parquet"
-TEMP_PREFIX = f".{FILE_NAME}."
+TEMP_PREFIX = f".{layout.ANOMALIES_FILE}."
 
 log = logging.getLogger(__name__)
-
-
-def anomaly_partition(data_root: Any, day: date) -> Any:
-    return data_root / "anomalies" / f"date={day.isoformat()}"
 
 
 def _local_path(path: Any) -> str | None:
@@ -57,16 +54,15 @@ def _local_path(path: Any) -> str | None:
 @contextlib.contextmanager
 def day_lock(data_root: Any, day: date) -> Iterator[bool]:
     """Exclusive lock on the day's partition for local roots (True); a no-op elsewhere (False)."""
-    parent = data_root / "anomalies"
-    local = _local_path(parent)
+    local = _local_path(layout.anomalies_lock(data_root, day))
     if local is None:
         yield False
         return
     import fcntl
     import os
 
-    os.makedirs(local, exist_ok=True)
-    with open(os.path.join(local, f".date={day.isoformat()}.lock"), "a") as handle:
+    os.makedirs(os.path.dirname(local), exist_ok=True)
+    with open(local, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield True
@@ -106,8 +102,8 @@ def write_partition(
     outside = set(rows["region"]) - scope if scope else set()
     if outside:
         raise ValueError(f"detection rows for regions outside the run's subset: {sorted(outside)}")
-    partition = anomaly_partition(data_root, day)
-    final = partition / FILE_NAME
+    final = layout.anomalies_file(data_root, day)
+    partition = final.parent
     with day_lock(data_root, day):
         partition.mkdir(parents=True, exist_ok=True)
         old = None
@@ -129,7 +125,7 @@ def write_partition(
             new.to_parquet(handle, index=False)
         staged.replace(final)
         for stray in partition.iterdir():
-            if stray.name != FILE_NAME and stray.is_file():
+            if stray.name != final.name and stray.is_file():
                 stray.unlink()
         version_ms = time.time_ns() // 1_000_000
     return PartitionWrite(path=final, rows=new, removed=removed, version_ms=version_ms)

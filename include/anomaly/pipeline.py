@@ -36,7 +36,8 @@ def resolve_day(param_date: str | None, data_interval_start: datetime | None, ru
 
 def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dict[str, Any]:
     """Validate the day's partition and stage its region-days for the detect shards; returns
-    the validation report and the regions to score.
+    the validation report, the regions to score and, under `staged`, the staged files'
+    locations (`layout.Staged.reference`) that `detect` and `persist` take from it.
 
     Bad data fails the task at once (AirflowFailException: retrying reads the same bytes); a
     partition that is missing or holds no data file yet fails normally, so the task's retries
@@ -44,13 +45,14 @@ def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dic
     """
     from airflow.sdk.exceptions import AirflowFailException
 
+    from include.anomaly import layout
     from include.anomaly.features import RECENT_DAYS
-    from include.anomaly.history import load_history, partition_path
+    from include.anomaly.history import load_history
     from include.anomaly.partition import PartitionError, PartitionMissing, read_partition, region_days
     from include.anomaly.settings import PipelineSettings
     from include.anomaly.staging import write_recent_days, write_region_days
 
-    partition = partition_path(root, day)
+    partition = layout.landing_partition(root, day)
     settings = PipelineSettings.from_env()
     try:
         rows, report = read_partition(partition, day, settings.max_plausible_value)
@@ -63,15 +65,21 @@ def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dic
         problems = "; ".join(f"{r}: {why}" for r, why in sorted(found.unscorable.items())) or "no rows"
         bad = ", ".join(f"{n} {reason}" for reason, n in sorted(report.bad_rows.items())) or "none"
         raise AirflowFailException(f"{partition}: no region-day of {day} can be scored ({problems}); bad rows: {bad}")
-    write_region_days(root, day, run_id, found)
+    staged = layout.staged(root, day, run_id)
+    write_region_days(staged.region_days, found)
     recent = load_history(
         root, day - timedelta(days=RECENT_DAYS), day, settings.max_missing_hours, settings.max_plausible_value
     )
-    write_recent_days(root, day, run_id, {key: v for key, v in recent.items() if key[0] in set(found.regions)})
+    write_recent_days(staged.recent_days, {key: v for key, v in recent.items() if key[0] in set(found.regions)})
     log.info("%s: %d rows read, %d valid, bad rows %s", partition, report.rows_read, report.rows_valid, report.bad_rows)
     for region, why in sorted(found.unscorable.items()):
         log.warning("%s: region %s cannot be scored: %s", partition, region, why)
-    return {**report.as_dict(), "regions": found.regions, "unscorable": found.unscorable}
+    return {
+        **report.as_dict(),
+        "regions": found.regions,
+        "unscorable": found.unscorable,
+        "staged": staged.reference(),
+    }
 
 
 def choose_model(day: date, retrain: bool, root: Any) -> dict[str, Any]:
@@ -117,19 +125,27 @@ def shards(regions: list[str], shard_size: int) -> list[list[str]]:
 
 
 def detect(
-    day: date, regions: list[str], model: dict[str, Any], false_alarm_rate: float | None, root: Any, run_id: str
+    day: date,
+    regions: list[str],
+    model: dict[str, Any],
+    false_alarm_rate: float | None,
+    staged: dict[str, str],
+    run_id: str,
 ) -> dict:
-    """Score `regions` of `day` with the chosen registry version against each region's recent days;
-    rows plus what could not be scored. `false_alarm_rate` None: the model's calibrated threshold."""
+    """Score `regions` of `day` with the chosen registry version against each region's recent days,
+    read from the files `extract` staged (`staged`: its reference); rows, what could not be scored,
+    and how many of the scored hours were filled in by interpolation (`imputed_hours`: a score
+    resting on them deserves a look). `false_alarm_rate` None: the model's calibrated threshold."""
     from mlflow import MlflowClient
 
-    from include.anomaly import mlflow_store, registry
+    from include.anomaly import layout, mlflow_store, registry
     from include.anomaly.detector import score_day
     from include.anomaly.staging import StagedDataMissing, read_recent_days, read_region_days
 
+    files = layout.Staged.from_reference(staged)
     try:
-        found = read_region_days(root, day, run_id, regions)
-        recent = read_recent_days(root, day, run_id, regions)
+        found = read_region_days(files.region_days, regions)
+        recent = read_recent_days(files.recent_days, regions)
     except StagedDataMissing as err:
         from airflow.sdk.exceptions import AirflowFailException
 
@@ -144,18 +160,21 @@ def detect(
     return {
         "rows": frame.to_dict("records"),
         "unscorable": unscorable,
+        "imputed_hours": sum(found.imputed_hours.get(region, 0) for region in frame["region"]),
         "false_alarm_rate": rate,
         "score_threshold": detector.threshold(rate),
     }
 
 
 def persist(
-    day: date, shard_outputs: list[dict], root: Any, run_id: str, regions: list[str] | None = None
+    day: date, shard_outputs: list[dict], root: Any, staged: dict[str, str], regions: list[str] | None = None
 ) -> dict[str, Any]:
     """Write the day's rows (only `regions`' rows when a subset is given, else the whole day)
-    to the partition and the index; documents of regions the run no longer has are deleted."""
+    to the partition and the index; documents of regions the run no longer has are deleted.
+    Then the files `extract` staged (`staged`: its reference) are removed."""
     import pandas as pd
 
+    from include.anomaly import layout
     from include.anomaly.index import anomalies_client, anomalies_index, anomalies_shipper
     from include.anomaly.persist import (
         COLUMNS,
@@ -165,7 +184,7 @@ def persist(
         stale_regions,
         write_partition,
     )
-    from include.anomaly.staging import remove_region_days
+    from include.anomaly.staging import remove_staged
 
     index = anomalies_index()
     rows = pd.DataFrame([r for out in shard_outputs for r in out["rows"]], columns=list(COLUMNS))
@@ -179,7 +198,7 @@ def persist(
     actions = index_actions(rows, written.version_ms, index=index)
     actions += delete_actions(stale, day, written.version_ms, index=index)
     shipped = anomalies_shipper().ship(actions)
-    remove_region_days(root, day, run_id)
+    remove_staged(layout.Staged.from_reference(staged))
     return {
         "path": str(written.path),
         "rows": len(rows),

@@ -57,8 +57,9 @@ def run_scenario(sweep: Sweep, root: Path) -> dict[str, Any]:
             model = pipeline.choose_model(day, False, root)
             regions = pipeline.regions_to_score(found, model["regions"], None)
             shards = pipeline.shards(regions, SHARD_SIZE)
-            outputs = [pipeline.detect(day, shard, model, sweep.false_alarm_rate, root, run_id) for shard in shards]
-            pipeline.persist(day, outputs, root, run_id)
+            staged = found["staged"]
+            outputs = [pipeline.detect(day, shard, model, sweep.false_alarm_rate, staged, run_id) for shard in shards]
+            pipeline.persist(day, outputs, root, staged)
             day += timedelta(days=1)
         report = evaluate(root, sweep.first_day, end)
     return {"scenario": sweep.scenario, "seed": sweep.seed, "country": config.world.country, **report}

@@ -68,7 +68,6 @@ def _country(code: str) -> str:
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    model_name: str
     training_window_days: int  # a model trains on this many days before its anchor day
     retrain_every_days: int  # retrain policy: the age in days after which a newer model is trained
     min_training_days: int  # refuse to train on fewer days with data
@@ -80,7 +79,6 @@ class PipelineSettings:
     @classmethod
     def from_env(cls) -> PipelineSettings:
         settings = cls(
-            model_name=model_name(),
             training_window_days=_whole_number("ANOMALY_TRAINING_WINDOW_DAYS", 28, minimum=1),
             retrain_every_days=_whole_number("ANOMALY_RETRAIN_EVERY_DAYS", 7, minimum=1),
             min_training_days=_whole_number("ANOMALY_MIN_TRAINING_DAYS", 14, minimum=1),

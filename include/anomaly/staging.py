@@ -3,16 +3,16 @@
 Shards score exactly what `extract` validated and reported (a file landing in the partition
 mid-run changes nothing), and each shard reads one small table (a row of 24 values per
 region) instead of re-reading and re-validating the whole day, which made a run's cost grow
-with shards x regions. One file per run: `<DATA_ROOT>/staging/region_days/date=D/run-<hash of
-the run id>.parquet`, so two runs of the same day never touch each other's. `persist` removes
-the run's file (clearing `detect` afterwards needs `extract` cleared too, and says so); files of
-runs that never reached `persist` are removed by a later `extract` of the same day once they
-are older than `STALE_AFTER`.
+with shards x regions. One file per run (`layout.staged`, with its `.recent` part), so two runs
+of the same day never touch each other's; `extract` hands their locations to `detect` and
+`persist` as XCom (`layout.Staged.reference`). `persist` removes the run's files (clearing
+`detect` afterwards needs `extract` cleared too, and says so); files of runs that never reached
+`persist` are removed by a later `extract` of the same day once they are older than
+`STALE_AFTER_S`. The functions take the file's path, never rebuild it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from datetime import date
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from include.anomaly import layout
 from include.anomaly.partition import NO_READINGS, RegionDays
 
 HOURS = [f"h{hour:02d}" for hour in range(24)]
@@ -33,33 +34,21 @@ class StagedDataMissing(FileNotFoundError):
     """The run's staged region-days are gone; retrying `detect` alone cannot bring them back."""
 
 
-def staging_file(data_root: Any, day: date, run_id: str, part: str = "") -> Any:
-    """The run's staged region-days (`part` ""), or its regions' recent days (`part` "recent")."""
-    run_key = hashlib.sha256(run_id.encode()).hexdigest()[:24]
-    suffix = f".{part}" if part else ""
-    return data_root / "staging" / "region_days" / f"date={day.isoformat()}" / f"run-{run_key}{suffix}.parquet"
-
-
-def write_recent_days(data_root: Any, day: date, run_id: str, recent: dict[tuple[str, date], np.ndarray]) -> Any:
-    """The scorable region-days before `day` that the detector takes each region's recent level
-    and shape from (read once by `extract`, like the day itself)."""
+def write_recent_days(path: Any, recent: dict[tuple[str, date], np.ndarray]) -> None:
+    """The scorable region-days before the run's day that the detector takes each region's recent
+    level and shape from (read once by `extract`, like the day itself)."""
     keys = sorted(recent)
     table = pd.DataFrame(np.vstack([recent[k] for k in keys]) if keys else np.empty((0, 24)), columns=HOURS)
     table.insert(0, "date", [d.isoformat() for _, d in keys])
     table.insert(0, "region", [r for r, _ in keys])
-    path = staging_file(data_root, day, run_id, "recent")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
         table.to_parquet(handle, index=False)
-    return path
 
 
-def read_recent_days(data_root: Any, day: date, run_id: str, regions: list[str]) -> dict[str, dict[date, np.ndarray]]:
-    path = staging_file(data_root, day, run_id, "recent")
+def read_recent_days(path: Any, regions: list[str]) -> dict[str, dict[date, np.ndarray]]:
     if not path.exists():
-        raise StagedDataMissing(
-            f"{path}: the recent days staged by run {run_id} are gone; clear the run from `extract`"
-        )
+        raise StagedDataMissing(f"{path}: the recent days this run staged are gone; clear the run from `extract`")
     with path.open("rb") as handle:
         table = pd.read_parquet(handle)
     table = table[table["region"].isin(set(regions))]
@@ -70,7 +59,7 @@ def read_recent_days(data_root: Any, day: date, run_id: str, regions: list[str])
     return recent
 
 
-def write_region_days(data_root: Any, day: date, run_id: str, found: RegionDays) -> Any:
+def write_region_days(path: Any, found: RegionDays) -> None:
     """Scorable regions with their 24 values, unscorable ones with the reason (values empty)."""
     scorable = pd.DataFrame(found.values, columns=HOURS).assign(
         region=found.regions,
@@ -81,21 +70,18 @@ def write_region_days(data_root: Any, day: date, run_id: str, found: RegionDays)
         {"region": list(found.unscorable), "imputed_hours": 0, "unscorable_reason": list(found.unscorable.values())}
     )
     table = pd.concat([scorable, unscorable], ignore_index=True) if len(unscorable) else scorable
-    path = staging_file(data_root, day, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
     with path.open("wb") as handle:
         table[["region", *HOURS, "imputed_hours", "unscorable_reason"]].to_parquet(handle, index=False)
-    return path
 
 
-def read_region_days(data_root: Any, day: date, run_id: str, regions: list[str]) -> RegionDays:
+def read_region_days(path: Any, regions: list[str]) -> RegionDays:
     """The staged rows of `regions`; a region absent from the day's data is unscorable."""
-    path = staging_file(data_root, day, run_id)
     if not path.exists():
         raise StagedDataMissing(
-            f"{path}: the validated region-days of run {run_id} are gone (persist removes them once the "
-            f"run's output is written); clear this run from `extract` to score {day} again"
+            f"{path}: the validated region-days this run staged are gone (persist removes them once the "
+            "run's output is written); clear this run from `extract` to score the day again"
         )
     with path.open("rb") as handle:
         table = pd.read_parquet(handle).set_index("region")
@@ -110,9 +96,8 @@ def read_region_days(data_root: Any, day: date, run_id: str, regions: list[str])
     )
 
 
-def remove_region_days(data_root: Any, day: date, run_id: str) -> None:
-    for part in ("", "recent"):
-        path = staging_file(data_root, day, run_id, part)
+def remove_staged(staged: layout.Staged) -> None:
+    for path in (staged.region_days, staged.recent_days):
         if path.exists():
             path.unlink()
 

@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 import pandas as pd
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, region_names, write_days
-from include.anomaly.persist import FILE_NAME, anomaly_partition
 from tests.e2e.conftest import BASE, E2E_PREFIX
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,7 @@ def pipeline_ready(live_airflow) -> Path:
 
 
 def partition_rows(root: Path, day: date) -> pd.DataFrame:
-    with open(anomaly_partition(root, day) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(root, day), "rb") as handle:
         return pd.read_parquet(handle)
 
 

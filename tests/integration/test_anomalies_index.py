@@ -79,11 +79,18 @@ def day_output(regions: list[str], run_id: str) -> list[dict]:
 
 
 def parquet_rows(root) -> dict[str, str]:
-    from include.anomaly.persist import FILE_NAME, anomaly_partition
+    from include.anomaly import layout
 
-    with open(anomaly_partition(root, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(root, DAY), "rb") as handle:
         frame = pd.read_parquet(handle)
     return dict(zip(frame.region, frame.run_id, strict=True))
+
+
+def nothing_staged(root, run_id: str) -> dict[str, str]:
+    """The reference persist gets from extract, to files these tests never staged."""
+    from include.anomaly import layout
+
+    return layout.staged(root, DAY, run_id).reference()
 
 
 def indexed_rows(es, index: str) -> dict[str, str]:
@@ -94,17 +101,17 @@ def test_full_subset_full_runs_leave_the_index_equal_to_the_partition(anomalies_
     from include.anomaly.pipeline import persist
 
     root = tmp_path / "data"
-    persist(DAY, day_output(["r-a", "r-b", "r-c"], "full-1"), root, "full-1")
+    persist(DAY, day_output(["r-a", "r-b", "r-c"], "full-1"), root, nothing_staged(root, "full-1"))
     assert (
         indexed_rows(es, anomalies_index) == parquet_rows(root) == {"r-a": "full-1", "r-b": "full-1", "r-c": "full-1"}
     )
 
-    persist(DAY, day_output(["r-b"], "subset"), root, "subset", regions=["r-b"])
+    persist(DAY, day_output(["r-b"], "subset"), root, nothing_staged(root, "subset"), regions=["r-b"])
     assert (
         indexed_rows(es, anomalies_index) == parquet_rows(root) == {"r-a": "full-1", "r-b": "subset", "r-c": "full-1"}
     )
 
-    report = persist(DAY, day_output(["r-a", "r-c"], "full-2"), root, "full-2")
+    report = persist(DAY, day_output(["r-a", "r-c"], "full-2"), root, nothing_staged(root, "full-2"))
     assert report["deleted"] == ["r-b"]
     assert indexed_rows(es, anomalies_index) == parquet_rows(root) == {"r-a": "full-2", "r-c": "full-2"}
 
@@ -114,11 +121,11 @@ def test_deletes_made_while_the_cluster_is_down_are_replayed(anomalies_index, es
     from tests.integration.task_health.conftest import connection_json
 
     root = tmp_path / "data"
-    persist(DAY, day_output(["r-a", "r-b", "r-c"], "full-1"), root, "full-1")
+    persist(DAY, day_output(["r-a", "r-b", "r-c"], "full-1"), root, nothing_staged(root, "full-1"))
     up = os.environ["AIRFLOW_CONN_ELASTICSEARCH_DEFAULT"]
     monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(1))  # nothing listens on port 1
     monkeypatch.setenv("TASK_HEALTH_SPOOL_DIR", str(tmp_path / "outage"))
-    report = persist(DAY, day_output(["r-a"], "full-2"), root, "full-2")
+    report = persist(DAY, day_output(["r-a"], "full-2"), root, nothing_staged(root, "full-2"))
     assert (report["deleted"], report["spooled"]) == (["r-b", "r-c"], 3), "found from the previous file"
     assert indexed_rows(es, anomalies_index) == {"r-a": "full-1", "r-b": "full-1", "r-c": "full-1"}
 

@@ -34,7 +34,7 @@ def test_isolation_forest_round_trip_through_the_registry() -> None:
 
     client = MlflowClient()
     assert client.get_model_version_by_alias(name, mlflow_store.CHAMPION_ALIAS).version == version.version
-    loaded = mlflow_store.load_model(name)
+    loaded = mlflow.sklearn.load_model(f"models:/{name}@{mlflow_store.CHAMPION_ALIAS}")
     np.testing.assert_array_equal(loaded.predict(probe), model.predict(probe))
     np.testing.assert_array_equal(loaded.score_samples(probe), model.score_samples(probe))
     assert (loaded.predict(probe)[-5:] == -1).all(), "the shifted rows should be anomalies"

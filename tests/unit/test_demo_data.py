@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.demo_data import (
     ANOMALY_KINDS,
     SCENARIOS,
@@ -28,14 +29,14 @@ DAY = date(2026, 2, 10)
 def test_a_day_is_the_same_whether_generated_alone_or_in_a_range(tmp_path) -> None:
     alone, _ = day_frames(CONFIG, region_names(3), DAY)
     write_days(tmp_path, DAY - timedelta(days=5), DAY + timedelta(days=2), region_names(3), CONFIG)
-    in_range = pd.read_csv(tmp_path / "landing" / "hourly" / f"date={DAY}" / "load.csv")
+    in_range = pd.read_csv(layout.landing_file(tmp_path, DAY))
     pd.testing.assert_frame_equal(alone.reset_index(drop=True), in_range, check_dtype=False)
 
 
 def test_output_follows_the_input_contract(tmp_path) -> None:
     write_days(tmp_path, DAY, DAY + timedelta(days=1), region_names(2), CONFIG, fmt="parquet")
     # A file object: given the path, pyarrow would add a `date` column from `date=…/` (hive).
-    with open(tmp_path / "landing" / "hourly" / f"date={DAY}" / "load.parquet", "rb") as handle:
+    with open(layout.landing_file(tmp_path, DAY, "parquet"), "rb") as handle:
         frame = pd.read_parquet(handle)
     assert list(frame.columns) == ["timestamp", "region", "value"]
     assert len(frame) == 48 and frame.groupby("region").size().tolist() == [24, 24]
@@ -43,7 +44,7 @@ def test_output_follows_the_input_contract(tmp_path) -> None:
     assert stamps.dt.date.eq(DAY).all() and sorted(stamps.dt.hour.unique()) == list(range(24))
     assert frame["timestamp"].str.endswith("Z").all()
     assert (frame["value"] >= 0).all() and frame["value"].notna().all()
-    labels = pd.read_csv(tmp_path / "labels" / f"date={DAY}" / "labels.csv")
+    labels = pd.read_csv(layout.labels_file(tmp_path, DAY))
     assert list(labels.columns) == ["region", "date", "is_anomaly", "kind", "holiday"]
 
 
@@ -99,9 +100,6 @@ def test_each_kind_really_changes_the_day(kind) -> None:
 
 def test_the_cli_writes_the_range(tmp_path, capsys) -> None:
     assert main(["--root", str(tmp_path), "--start", "2026-01-01", "--end", "2026-01-04", "--regions", "2"]) == 0
-    assert sorted(p.name for p in (tmp_path / "landing" / "hourly").iterdir()) == [
-        "date=2026-01-01",
-        "date=2026-01-02",
-        "date=2026-01-03",
-    ]
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(4)]
+    assert [layout.landing_file(tmp_path, day).exists() for day in days] == [True, True, True, False]
     assert "wrote 3 day(s) x 2 region(s)" in capsys.readouterr().out

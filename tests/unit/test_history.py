@@ -7,19 +7,20 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, region_day, region_names, write_days
-from include.anomaly.history import load_history, partition_path
+from include.anomaly.history import load_history
 
 START = date(2026, 1, 5)
 
 
 def test_reads_every_scorable_region_day_and_skips_gaps(tmp_path, caplog) -> None:
     write_days(tmp_path, START, START + timedelta(days=5), region_names(3), DemoConfig())
-    gap = partition_path(tmp_path, START + timedelta(days=2))
+    gap = layout.landing_partition(tmp_path, START + timedelta(days=2))
     for path in gap.iterdir():
         path.unlink()
     gap.rmdir()
-    (partition_path(tmp_path, START + timedelta(days=3)) / "load.csv").write_text("")
+    layout.landing_file(tmp_path, START + timedelta(days=3)).write_text("")
 
     history = load_history(tmp_path, START, START + timedelta(days=5))
     assert sorted({d for _, d in history}) == [START, START + timedelta(days=1), START + timedelta(days=4)]
@@ -35,7 +36,7 @@ def test_the_end_day_is_never_read(tmp_path) -> None:
 
 def test_implausible_readings_are_dropped_from_history_by_the_setting(tmp_path, monkeypatch) -> None:
     write_days(tmp_path, START, START + timedelta(days=1), region_names(2), DemoConfig())
-    path = next(partition_path(tmp_path, START).glob("*.csv"))
+    path = layout.landing_file(tmp_path, START)
     frame = pd.read_csv(path, dtype={"value": object})
     frame.loc[frame.index[frame.region == "region-000"][1:4], "value"] = "1e300"
     frame.to_csv(path, index=False)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, day_frames, region_names
 from include.anomaly.partition import PartitionError, read_partition, region_days
 
@@ -24,7 +25,7 @@ def good_day(regions: int = 2) -> pd.DataFrame:
 
 @pytest.fixture
 def partition(tmp_path) -> Path:
-    path = tmp_path / "landing" / "hourly" / f"date={DAY}"
+    path = layout.landing_partition(tmp_path, DAY)
     path.mkdir(parents=True)
     return path
 
@@ -43,7 +44,7 @@ def test_a_clean_day_gives_24_values_per_region(partition) -> None:
 
 def test_missing_partition(tmp_path) -> None:
     with pytest.raises(PartitionError, match=r"date=2026-02-10: partition missing"):
-        read(tmp_path / f"date={DAY}")
+        read(layout.landing_partition(tmp_path, DAY))
 
 
 def test_partition_without_data_files(partition) -> None:

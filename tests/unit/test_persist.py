@@ -10,9 +10,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.persist import (
-    FILE_NAME,
-    anomaly_partition,
     delete_actions,
     index_actions,
     stale_regions,
@@ -37,15 +36,15 @@ def rows(scores=(-0.4, -0.6)) -> pd.DataFrame:
 
 
 def read(tmp_path) -> pd.DataFrame:
-    with open(anomaly_partition(tmp_path, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(tmp_path, DAY), "rb") as handle:
         return pd.read_parquet(handle)
 
 
 def test_a_rerun_replaces_the_partition(tmp_path) -> None:
     write_partition(tmp_path, DAY, rows())
-    (anomaly_partition(tmp_path, DAY) / "stale-from-elsewhere.parquet").write_bytes(b"old")
+    (layout.anomalies_partition(tmp_path, DAY) / "stale-from-elsewhere.parquet").write_bytes(b"old")
     write_partition(tmp_path, DAY, rows(scores=(-0.5, -0.7)))
-    assert sorted(p.name for p in anomaly_partition(tmp_path, DAY).iterdir()) == [FILE_NAME]
+    assert sorted(p.name for p in layout.anomalies_partition(tmp_path, DAY).iterdir()) == [layout.ANOMALIES_FILE]
     written = read(tmp_path)
     assert list(written.region) == ["region-000", "region-001"] and list(written.score) == [-0.7, -0.5]
     assert list(written.columns) == ["region", "date", "score", "is_anomaly", "model_name", "model_version", "run_id"]
@@ -124,10 +123,10 @@ def test_a_crash_after_writing_the_temporary_file_leaves_the_old_file(tmp_path, 
     monkeypatch.undo()
     stored = read(tmp_path)
     assert list(stored.region) == ["r-a", "r-b"] and set(stored.run_id) == {"old"}
-    leftovers = [p.name for p in anomaly_partition(tmp_path, DAY).iterdir() if p.name != FILE_NAME]
+    leftovers = [p.name for p in layout.anomalies_partition(tmp_path, DAY).iterdir() if p.name != layout.ANOMALIES_FILE]
     assert len(leftovers) == 1 and leftovers[0].endswith(".tmp"), "the temporary file was written"
     write_partition(tmp_path, DAY, day_rows(["r-c"], run_id="new"))
-    assert sorted(p.name for p in anomaly_partition(tmp_path, DAY).iterdir()) == [FILE_NAME]
+    assert sorted(p.name for p in layout.anomalies_partition(tmp_path, DAY).iterdir()) == [layout.ANOMALIES_FILE]
     assert list(read(tmp_path).region) == ["r-c"]
 
 
@@ -158,4 +157,4 @@ def test_concurrent_subset_writers_end_with_the_union(tmp_path) -> None:
     assert {r for r, run in zip(stored.region, stored.run_id, strict=True) if run.endswith("-14")} == set(expected) - {
         "r-keep"
     }, "every writer's last round is what stays"
-    assert sorted(p.name for p in anomaly_partition(tmp_path, DAY).iterdir()) == [FILE_NAME]
+    assert sorted(p.name for p in layout.anomalies_partition(tmp_path, DAY).iterdir()) == [layout.ANOMALIES_FILE]

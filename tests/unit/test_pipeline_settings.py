@@ -23,11 +23,8 @@ def test_defaults(monkeypatch) -> None:
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     settings = PipelineSettings.from_env()
-    assert (settings.model_name, settings.training_window_days, settings.retrain_every_days) == (
-        "hourly_load_iforest",
-        28,
-        7,
-    )
+    assert model_name() == "hourly_load_iforest"
+    assert (settings.training_window_days, settings.retrain_every_days) == (28, 7)
     assert (settings.min_training_days, settings.max_missing_hours) == (14, 2)
     assert (settings.false_alarm_rate, settings.holiday_country) == (0.01, "US")
     assert settings.max_plausible_value == 1e9

@@ -6,7 +6,8 @@ case gives its documented outcome (DESIGN.md §2), never a silent wrong result:
   at once; a missing partition is retried first (data may land late);
 - some readings are bad: they are counted by reason in `extract`'s report, and a region-day
   that cannot be scored is left out of the outputs and counted in `details.failed_predictions`
-  of the `model_execution` documents, with its name in `details.unscorable_regions`.
+  of the `model_execution` documents, with its name in `details.unscorable_regions`; hours
+  filled in by interpolation in a scored region-day are counted in `details.imputed_hours`.
 
 Every case rewrites the partition of the same day, so one registered model serves them all.
 """
@@ -23,9 +24,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, day_frames, region_names, write_days
-from include.anomaly.history import partition_path
-from include.anomaly.persist import FILE_NAME, anomaly_partition
 
 pytestmark = pytest.mark.integration
 
@@ -46,78 +46,78 @@ def hours(frame: pd.DataFrame, region: str, count: int) -> pd.Index:
 
 
 def set_values(region: str, count: int, value: str) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
+    def write(load_csv: Path) -> None:
         frame = clean_day().astype({"value": object})
         frame.loc[hours(frame, region, count), "value"] = value
-        frame.to_csv(partition / "load.csv", index=False)
+        frame.to_csv(load_csv, index=False)
 
     return write
 
 
 def drop_hours(spec: dict[str, int]) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
+    def write(load_csv: Path) -> None:
         frame = clean_day()
         for region, count in spec.items():
             frame = frame.drop(hours(frame, region, count))
-        frame.to_csv(partition / "load.csv", index=False)
+        frame.to_csv(load_csv, index=False)
 
     return write
 
 
-def exact_duplicates(partition: Path) -> None:
+def exact_duplicates(load_csv: Path) -> None:
     frame = clean_day()
-    pd.concat([frame, frame[frame.region == R0]]).to_csv(partition / "load.csv", index=False)
+    pd.concat([frame, frame[frame.region == R0]]).to_csv(load_csv, index=False)
 
 
 def naive_timestamps(region: str | None) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
+    def write(load_csv: Path) -> None:
         frame = clean_day()
         rows = frame.index if region is None else frame.index[frame.region == region]
         frame.loc[rows, "timestamp"] = frame.loc[rows, "timestamp"].str.rstrip("Z")
-        frame.to_csv(partition / "load.csv", index=False)
+        frame.to_csv(load_csv, index=False)
 
     return write
 
 
-def csv_and_parquet_disagree(partition: Path) -> None:
+def csv_and_parquet_disagree(load_csv: Path) -> None:
     frame = clean_day()
-    frame.to_csv(partition / "load.csv", index=False)
+    frame.to_csv(load_csv, index=False)
     other = frame[frame.region == R0].assign(value=lambda f: f.value * 1.5)
-    other.to_parquet(partition / "late_delivery.parquet", index=False)
+    other.to_parquet(load_csv.with_name("late_delivery.parquet"), index=False)
 
 
 def shift_timestamps(region: str, count: int, change: Callable[[str], str]) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
+    def write(load_csv: Path) -> None:
         frame = clean_day()
         rows = hours(frame, region, count)
         frame.loc[rows, "timestamp"] = frame.loc[rows, "timestamp"].map(change)
-        frame.to_csv(partition / "load.csv", index=False)
+        frame.to_csv(load_csv, index=False)
 
     return write
 
 
-def region_unknown_to_the_model(partition: Path) -> None:
+def region_unknown_to_the_model(load_csv: Path) -> None:
     frame = clean_day()
     newcomer = frame[frame.region == R0].assign(region="region-new")
-    pd.concat([frame, newcomer]).to_csv(partition / "load.csv", index=False)
+    pd.concat([frame, newcomer]).to_csv(load_csv, index=False)
 
 
-def region_without_data(partition: Path) -> None:
+def region_without_data(load_csv: Path) -> None:
     frame = clean_day()
-    frame[frame.region != R3].to_csv(partition / "load.csv", index=False)
+    frame[frame.region != R3].to_csv(load_csv, index=False)
 
 
 def with_extra_file(name: str, content: bytes) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
-        clean_day().to_csv(partition / "load.csv", index=False)
-        (partition / name).write_bytes(content)
+    def write(load_csv: Path) -> None:
+        clean_day().to_csv(load_csv, index=False)
+        load_csv.with_name(name).write_bytes(content)
 
     return write
 
 
 def transform_columns(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], None]:
-    def write(partition: Path) -> None:
-        change(clean_day()).to_csv(partition / "load.csv", index=False)
+    def write(load_csv: Path) -> None:
+        change(clean_day()).to_csv(load_csv, index=False)
 
     return write
 
@@ -132,12 +132,15 @@ class Fails:
 
 @dataclass(frozen=True)
 class Scores:
-    """The run succeeds; `unscorable` regions are counted, not scored; `bad_rows` as reported."""
+    """The run succeeds; `unscorable` regions are counted, not scored; `bad_rows` as reported;
+    `imputed_hours` of the scored regions filled in by interpolation."""
 
     bad_rows: dict[str, int]
     unscorable: set[str] = field(default_factory=set)
+    imputed_hours: int = 0
 
 
+# Each case: a writer given the path of the day's load.csv (None: no partition), and the outcome.
 CASES: dict[str, tuple[Callable[[Path], None] | None, Fails | Scores]] = {
     "missing partition": (None, Fails(r"date=2026-03-04: partition missing", tries=3)),
     "empty file": (with_extra_file("late.csv", b""), Fails(r"late\.csv: file is empty")),
@@ -159,21 +162,21 @@ CASES: dict[str, tuple[Callable[[Path], None] | None, Fails | Scores]] = {
     ),
     "non-numeric values": (set_values(R1, 5, "n/a?"), Scores({"non_numeric_value": 5}, {R1})),
     "NaN values": (set_values(R0, 3, "NaN"), Scores({"nan_value": 3}, {R0})),
-    "a negative value": (set_values(R2, 1, "-42.5"), Scores({"negative_value": 1})),
+    "a negative value": (set_values(R2, 1, "-42.5"), Scores({"negative_value": 1}, imputed_hours=1)),
     "absurd readings (1e300)": (set_values(R3, 3, "1e300"), Scores({"implausible_value": 3}, {R3})),
-    "an infinite value": (set_values(R1, 1, "-inf"), Scores({"non_finite_value": 1})),
+    "an infinite value": (set_values(R1, 1, "-inf"), Scores({"non_finite_value": 1}, imputed_hours=1)),
     "duplicate hours": (exact_duplicates, Scores({"duplicate": 24})),
-    "missing hours": (drop_hours({R0: 2, R1: 12}), Scores({}, {R1})),
+    "missing hours": (drop_hours({R0: 2, R1: 12}), Scores({}, {R1}, imputed_hours=2)),
     "naive timestamps in one region": (naive_timestamps(R2), Scores({"timestamp_without_offset": 24}, {R2})),
     "CSV and Parquet disagree": (csv_and_parquet_disagree, Scores({"conflicting_duplicate": 48}, {R0})),
     "a region with no data": (region_without_data, Scores({}, {R3})),
     "timestamps off the hour": (
         shift_timestamps(R1, 2, lambda t: t.replace(":00:00Z", ":30:00Z")),
-        Scores({"not_on_the_hour": 2}),
+        Scores({"not_on_the_hour": 2}, imputed_hours=2),
     ),
     "a reading of another day": (
         shift_timestamps(R2, 1, lambda t: t.replace("2026-03-04", "2026-03-05")),
-        Scores({"outside_partition_day": 1}),
+        Scores({"outside_partition_day": 1}, imputed_hours=1),
     ),
     "a region unknown to the model": (region_unknown_to_the_model, Scores({}, {"region-new"})),
 }
@@ -202,12 +205,12 @@ def pipeline(loaded_settings, data_root, es_url):
 
 def run_case(dag, data_root: Path, name: str):
     write, _ = CASES[name]
-    partition = partition_path(data_root, DAY)
+    partition = layout.landing_partition(data_root, DAY)
     for old in partition.glob("*") if partition.exists() else []:
         old.unlink()
     if write is not None:
         partition.mkdir(parents=True, exist_ok=True)
-        write(partition)
+        write(layout.landing_file(data_root, DAY))
     return dag.test(run_conf={"date": DAY.isoformat(), "shard_size": 2})
 
 
@@ -251,7 +254,7 @@ def assert_scores(outcome: Scores, run, tis, docs, data_root: Path) -> None:
     report = tis[("extract", -1)].xcom_pull(task_ids="extract")
     assert report["bad_rows"] == outcome.bad_rows
 
-    with open(anomaly_partition(data_root, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(data_root, DAY), "rb") as handle:
         rows = pd.read_parquet(handle)
     scored = set(REGIONS) - outcome.unscorable
     assert set(rows.region) == scored and set(rows.run_id) == {run.run_id}
@@ -263,3 +266,4 @@ def assert_scores(outcome: Scores, run, tis, docs, data_root: Path) -> None:
     assert sum(d["details"]["successful_predictions"] for d in done) == len(scored)
     assert sum(d["details"]["failed_predictions"] for d in done) == len(outcome.unscorable)
     assert {r for d in done for r in d["details"]["unscorable_regions"]} == outcome.unscorable
+    assert sum(d["details"]["imputed_hours"] for d in done) == outcome.imputed_hours

@@ -10,10 +10,10 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
+from include.anomaly import layout
 from include.kibana.dashboards import dashboards, saved_objects
 from include.kibana.queries import (
     auto_interval,
@@ -39,7 +39,7 @@ def failing_run(loaded_settings, demo_root, es_url):
     for task in dag.tasks:
         task.retry_delay = timedelta(0)
     missing_day = DAY + timedelta(days=30)
-    assert not (Path(demo_root) / "landing" / "hourly" / f"date={missing_day}").exists()
+    assert not layout.landing_partition(demo_root, missing_day).exists()
     return dag.test(run_conf={"date": missing_day.isoformat()})
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, region_names, write_days
-from include.anomaly.persist import FILE_NAME, anomaly_partition
 from scripts.demo_pipeline import EXPECTED_TASKS, run_problems, task_label
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ def test_a_2025_day_runs_every_task_and_writes_its_partition(pipeline_dag, old_d
     persisted = run.get_task_instance("persist").xcom_pull(task_ids="persist")
     assert run_problems(DAY, states, persisted) == []
 
-    with open(anomaly_partition(old_day_root, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(old_day_root, DAY), "rb") as handle:
         rows = pd.read_parquet(handle)
     assert sorted(rows.region) == REGIONS and set(rows.date) == {DAY.isoformat()}
     assert set(rows.run_id) == {run.run_id} and persisted["rows"] == len(REGIONS)

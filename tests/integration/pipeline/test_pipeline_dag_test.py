@@ -13,11 +13,10 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, region_day
 from include.anomaly.evaluation import quality
-from include.anomaly.persist import FILE_NAME, anomaly_partition
 from include.anomaly.registry import anchor_date
-from include.anomaly.staging import staging_file
 from tests.integration.pipeline.conftest import DAY, MODEL_NAME, PROJECT_ROOT, REGIONS
 
 pytestmark = pytest.mark.integration
@@ -31,13 +30,42 @@ def test_the_run_succeeds_and_every_task_ran(pipeline_run) -> None:
 
 
 def test_the_partition_holds_one_scored_row_per_region(pipeline_run, demo_root) -> None:
-    with open(anomaly_partition(demo_root, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(demo_root, DAY), "rb") as handle:
         rows = pd.read_parquet(handle)
     assert sorted(rows.region) == REGIONS and set(rows.date) == {DAY.isoformat()}
     assert set(rows.model_version) == {"1"} and set(rows.run_id) == {pipeline_run.run_id}
     truth = {r: region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS}
     assert dict(zip(rows.region, rows.is_anomaly, strict=True)) == truth
-    assert not staging_file(demo_root, DAY, pipeline_run.run_id).exists(), "persist removes the staged region-days"
+    staged = layout.staged(demo_root, DAY, pipeline_run.run_id)
+    assert not staged.region_days.exists(), "persist removes the staged region-days"
+
+
+def test_only_extract_splits_its_report_into_xcoms(pipeline_dag) -> None:
+    """TaskFlow turns multiple_outputs on for a `dict` return annotation; the DAG says it each time."""
+    splits = {t.task_id: t.multiple_outputs for t in pipeline_dag.tasks if hasattr(t, "multiple_outputs")}
+    assert splits == {
+        "resolve_day": False,
+        "extract": True,
+        "choose_model": False,
+        "make_shards": False,
+        "persist": False,
+    }
+
+
+def test_extract_hands_the_staged_files_to_detect_and_persist(pipeline_dag, pipeline_run) -> None:
+    """The DAG wires the staged files' locations from extract's XCom, nothing recomputes them."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.sdk import ObjectStoragePath
+
+    expected = layout.staged(ObjectStoragePath(os.environ["DATA_ROOT"]), DAY, pipeline_run.run_id).reference()
+    extract = pipeline_run.get_task_instance("extract")
+    assert extract.xcom_pull(task_ids="extract", key="staged") == expected
+    assert extract.xcom_pull(task_ids="extract")["staged"] == expected
+    for task_id in ("detect", "persist"):
+        assert "extract" in pipeline_dag.get_task(task_id).upstream_task_ids, task_id
+    shards = [ti for ti in pipeline_run.get_task_instances() if ti.task_id == "detect"]
+    assert [RenderedTaskInstanceFields.get_templated_fields(ti)["staged"] for ti in shards] == [expected] * 2
+    assert not any(ObjectStoragePath(uri).exists() for uri in expected.values()), "persist removed them"
 
 
 def test_documents_in_elasticsearch(pipeline_run, es) -> None:
@@ -68,6 +96,7 @@ def test_documents_in_elasticsearch(pipeline_run, es) -> None:
     assert {(d["model_name"], d["registered_model_name"]) for d in model_done} == {("IsolationForest", MODEL_NAME)}
     assert sum(d["details"]["successful_predictions"] for d in model_done) == len(REGIONS)
     assert sum(d["details"]["failed_predictions"] for d in model_done) == 0
+    assert sum(d["details"]["imputed_hours"] for d in model_done) == 0, "the demo data misses no hour"
     anomalies = sum(region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS)
     assert sum(d["details"]["anomalies_count"] for d in model_done) == anomalies
     tags = MlflowClient().get_model_version(MODEL_NAME, "1").tags
@@ -97,7 +126,7 @@ def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_roo
     done = evaluate_cli("--start", DAY.isoformat(), "--end", (DAY + timedelta(days=1)).isoformat())
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    with open(anomaly_partition(demo_root, DAY) / FILE_NAME, "rb") as handle:
+    with open(layout.anomalies_file(demo_root, DAY), "rb") as handle:
         flagged = pd.read_parquet(handle).set_index("region").is_anomaly.to_dict()
     truth = {r: region_day(DemoConfig(), r, DAY)[1] is not None for r in REGIONS}
     assert report["region_days"] == len(REGIONS) and report["model_versions"] == ["1"]
@@ -133,8 +162,8 @@ def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_roo
     assert doc["airflow"]["data_interval_start"].startswith(DAY.isoformat())
 
 
-def test_evaluation_of_days_the_pipeline_did_not_run_is_refused(pipeline_run) -> None:
+def test_evaluation_of_days_the_pipeline_did_not_run_is_refused(pipeline_run, demo_root) -> None:
     earlier = DAY - timedelta(days=1)  # demo data and labels, but no run
     done = evaluate_cli("--start", earlier.isoformat(), "--end", (DAY + timedelta(days=1)).isoformat())
     assert done.returncode == 2
-    assert f"anomalies/date={earlier.isoformat()}/anomalies.parquet: no pipeline output" in done.stderr
+    assert f"{layout.anomalies_file(demo_root, earlier)}: no pipeline output" in done.stderr
