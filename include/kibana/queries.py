@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeAlias
 
 from include.kibana.lens import RECORDS
 
@@ -25,23 +25,25 @@ GROUP = re.compile(rf"^\(\s*(?P<values>(?:{VALUE})(?:\s+or\s+(?:{VALUE}))*)\s*\)
 METRIC_AGGS = {"average": "avg", "sum": "sum", "min": "min", "max": "max", "unique_count": "cardinality"}
 AUTO_DATE_INTERVAL = "1d"
 HISTOGRAM_BARS = 20
+Value: TypeAlias = str | bool | int | float  # a KQL value in the subset (VALUE)
 
 
 class UnsupportedQuery(ValueError):
     """A panel's KQL is outside the subset this module translates exactly."""
 
 
-def _value(text: str) -> Any:
+def _value(text: str) -> Value:
     if text.startswith('"'):
         return text[1:-1]
     if text in {"true", "false"}:
         return text == "true"
-    return json.loads(text)
+    number: int | float = json.loads(text)  # VALUE leaves only a number here
+    return number
 
 
-def kql_clauses(kql: str) -> list[tuple[bool, str, list[Any]]]:
+def kql_clauses(kql: str) -> list[tuple[bool, str, list[Value]]]:
     """[(negated, field, values)] of a KQL query in the supported subset."""
-    clauses = []
+    clauses: list[tuple[bool, str, list[Value]]] = []
     for part in re.split(r"\s+and\s+", kql.strip()) if kql.strip() else []:
         match = CLAUSE.match(part.strip())
         if not match:

@@ -123,7 +123,7 @@ def parse_ndjson(text: str) -> tuple[list[dict[str, Any]], list[str]]:
     return objects, problems
 
 
-def _json_string(owner: str, name: str, value: Any, problems: list[str]) -> Any:
+def _json_string(owner: str, name: str, value: object, problems: list[str]) -> Any:
     if not isinstance(value, str):
         problems.append(f"{owner}: {name} must be a JSON string, got {type(value).__name__}")
         return None
