@@ -31,8 +31,8 @@ kibana-import: venv  ## import data views + dashboards into Kibana (KIBANA_URL/â
 test: venv  ## install, start the services the tests need, run every test, stop what it started
 	@scripts/run_tests.sh
 
-lint: venv  ## ruff lint + format check
-	@$(ENV) ruff check . && ruff format --check .
+lint: venv  ## ruff lint + format check + mypy (strict; pyproject.toml [tool.mypy])
+	@$(ENV) ruff check . && ruff format --check . && mypy
 
 format: venv  ## apply ruff's fixes and formatting
 	@$(ENV) ruff check --fix . && ruff format .

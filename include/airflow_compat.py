@@ -16,18 +16,26 @@ checks each against the installed Airflow, failing with the internal's name when
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, TypeVar, cast
 
 PROCESS_CONTEXT_VARIABLE = "_AIRFLOW_PROCESS_CONTEXT"
 
+# What the project redacts: messages, and JSON objects (documents, rejection reasons). The
+# masker gives back a string for a string and a dict for a dict (it walks the values).
+Redactable = TypeVar("Redactable", str, dict[str, Any])
+# {task instance key: state}: task ids (`<task_id>_<map_index>` when mapped) through the
+# Execution API, (task_id, map_index) from the metadata database.
+TaskStates = dict[str | tuple[str, int], str | None]
 
-def redact(value: Any) -> Any:
+
+def redact(value: Redactable) -> Redactable:
     """`value` (a string or a nested structure) with every secret this process knows of masked.
     With nothing registered there is nothing to mask, and the walk is skipped."""
     from airflow.sdk._shared.secrets_masker import _secrets_masker
 
     masker = _secrets_masker()
-    return value if masker.replacer is None else masker.redact(value)
+    # The masker is typed for any structure (str | dict | list | tuple in, any of them out).
+    return value if masker.replacer is None else cast(Redactable, masker.redact(value))
 
 
 def supervised_by_execution_api() -> bool:
@@ -38,7 +46,7 @@ def supervised_by_execution_api() -> bool:
     return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
 
 
-def run_task_states(dag_id: str, run_id: str) -> dict[Any, Any]:
+def run_task_states(dag_id: str, run_id: str) -> TaskStates:
     """{task instance key: state} of one DAG run: through the Execution API where this process
     is supervised, else from the metadata database the process is configured with."""
     if supervised_by_execution_api():

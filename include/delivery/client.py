@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
@@ -44,7 +44,40 @@ class ConnectionFields:
     extra: dict[str, Any]
 
 
-def _as_bool(value: Any, name: str) -> bool:
+class ConnectionLike(Protocol):
+    """What `connection_fields` reads of an Airflow `Connection` (SDK or core)."""
+
+    @property
+    def conn_id(self) -> str: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def schema(self) -> str | None: ...
+    @property
+    def login(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def extra_dejson(self) -> dict[str, Any]: ...
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments of `elasticsearch.Elasticsearch` this module sets."""
+
+    cloud_id: str
+    hosts: list[str]
+    request_timeout: float
+    max_retries: int
+    retry_on_timeout: bool
+    api_key: str | tuple[str, str]
+    basic_auth: tuple[str, str]
+    verify_certs: bool
+    ca_certs: str
+
+
+def _as_bool(value: object, name: str) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
@@ -52,7 +85,7 @@ def _as_bool(value: Any, name: str) -> bool:
     raise ElasticsearchConfigError(f"extra.{name} must be true or false, got {value!r}")
 
 
-def _endpoint(fields: ConnectionFields) -> dict[str, Any]:
+def _endpoint(fields: ConnectionFields) -> ClientOptions:
     """`cloud_id` or `hosts`, following the precedence in the module docstring."""
     extra = fields.extra
     if extra.get("cloud_id"):
@@ -78,10 +111,10 @@ def client_options(
     fields: ConnectionFields,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
     max_retries: int = DEFAULT_MAX_RETRIES,
-) -> dict[str, Any]:
+) -> ClientOptions:
     """Keyword arguments for `elasticsearch.Elasticsearch`, following the precedence above."""
     extra = fields.extra
-    options: dict[str, Any] = {
+    options: ClientOptions = {
         "request_timeout": request_timeout,
         "max_retries": max_retries,
         "retry_on_timeout": True,
@@ -98,7 +131,7 @@ def client_options(
     return options
 
 
-def connection_fields(conn: Any) -> ConnectionFields:
+def connection_fields(conn: ConnectionLike) -> ConnectionFields:
     """Read the fields of an Airflow `Connection` (SDK or core) into plain values."""
     try:
         extra = conn.extra_dejson

@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
@@ -137,7 +137,7 @@ class Shipper:
             log.info("%s: spool replay: %s", self.template.name, total)
         return total
 
-    def _replay_file(self, handle: Any, limit: int | None, deadline: float | None, total: ShipResult) -> bool:
+    def _replay_file(self, handle: IO[bytes], limit: int | None, deadline: float | None, total: ShipResult) -> bool:
         """Deliver chunks of one claimed file into `total`; True when the file is used up."""
         while True:
             done = total.replayed + total.spooled + total.dead_lettered
@@ -194,8 +194,8 @@ class Shipper:
                 with attempt:
                     pending, delivered, rejected = self._bulk_once(pending, deadline)
                     result.delivered += delivered
-                    for action, status, reason in rejected:
-                        reason = redact(reason)
+                    for action, status, error in rejected:
+                        reason = None if error is None else redact(error)
                         self.spool.dead_letter(action, status, reason)
                         result.dead_lettered += 1
                         log.warning(
@@ -221,7 +221,7 @@ class Shipper:
 
     def _bulk_once(
         self, pending: list[Action], deadline: float
-    ) -> tuple[list[Action], int, list[tuple[Action, int, Any]]]:
+    ) -> tuple[list[Action], int, list[tuple[Action, int, dict[str, Any] | None]]]:
         """One `_bulk` round: (items to retry, delivered count, rejected items with reasons).
         Every request of the round gets at most the time left before `deadline`."""
         from elasticsearch import ApiError, ConnectionError, TransportError
@@ -243,7 +243,9 @@ class Shipper:
             if err.status_code == 429 or err.status_code >= 500:
                 raise _Retryable(describe(err)) from err
             raise
-        retry, rejected, delivered = [], [], 0
+        retry: list[Action] = []
+        rejected: list[tuple[Action, int, dict[str, Any] | None]] = []
+        delivered = 0
         for action, item in zip(pending, response["items"], strict=True):
             outcome = next(iter(item.values()))  # {"create": {...}}, {"index": {...}} or {"delete": {...}}
             status = outcome["status"]

@@ -22,17 +22,33 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, NotRequired, TypedDict, cast
 
-Action = dict[str, Any]  # {"_index": str, "_id": str, "_source": dict}
+
+class Action(TypedDict):
+    """One document action, as shipped and as spooled (`shipper` says what each kind does)."""
+
+    _index: str
+    _id: str
+    _source: dict[str, Any]  # the document ({} for a delete)
+    _version: NotRequired[int]  # an external version: `index` instead of `create`
+    _op_type: NotRequired[Literal["delete"]]
+
+
+class BrokenLine(TypedDict):
+    """A spool line that does not parse, as the dead-letter file keeps it."""
+
+    _raw: str
+
+
 ACTION_KEYS = {"_index", "_id", "_source"}
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     if hasattr(value, "tolist"):  # numpy scalars and arrays
         return value.tolist()
     if isinstance(value, datetime | date):
@@ -42,7 +58,7 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def to_json_line(record: dict[str, Any]) -> bytes:
+def to_json_line(record: Mapping[str, object]) -> bytes:
     return (json.dumps(record, separators=(",", ":"), default=_json_default) + "\n").encode("ascii")
 
 
@@ -60,7 +76,7 @@ def parse_line(raw: bytes) -> Action | None:
         except ValueError:
             continue
         if isinstance(action, dict) and action.keys() >= ACTION_KEYS:
-            return action
+            return cast(Action, action)
     return None
 
 
@@ -103,8 +119,8 @@ class Spool:
         with self._lock("spool.lock"):
             self._append_lines(self.path, lines)
 
-    def dead_letter(self, action: Action, status: int | None, reason: Any) -> None:
-        record = {
+    def dead_letter(self, action: Action | BrokenLine, status: int | None, reason: dict[str, Any] | str | None) -> None:
+        record: dict[str, object] = {
             "failed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "status": status,
             "reason": reason,
@@ -143,7 +159,8 @@ class Spool:
     @staticmethod
     def read_chunk(handle: IO[bytes], size: int) -> tuple[list[Action], list[str], bool]:
         """Up to `size` lines of a claimed file: (actions, unparsable lines, end reached)."""
-        actions, broken = [], []
+        actions: list[Action] = []
+        broken: list[str] = []
         for _ in range(size):
             raw = handle.readline()
             if not raw:

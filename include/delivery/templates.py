@@ -29,7 +29,8 @@ class IndexTemplate:
 
 @cache
 def _template_file(file_name: str) -> dict[str, Any]:
-    return json.loads((TEMPLATE_DIR / file_name).read_text())
+    body: dict[str, Any] = json.loads((TEMPLATE_DIR / file_name).read_text())
+    return body
 
 
 def project_template(file_name: str, name: str, index_patterns: list[str]) -> IndexTemplate:
@@ -50,7 +51,7 @@ def ensure_template(client: Elasticsearch, template: IndexTemplate) -> bool:
     except NotFoundError:
         current = None
 
-    def identity(body: dict[str, Any]) -> tuple:
+    def identity(body: dict[str, Any]) -> tuple[object, object]:
         return body.get("version"), body.get("index_patterns")
 
     if current and identity(current) == identity(template.body):

@@ -235,7 +235,9 @@ def _layout(panels: list[Panel]) -> list[dict[str, int]]:
     return grid
 
 
-def _saved_object(kind: str, object_id: str, attributes: dict, references: list[dict]) -> dict[str, Any]:
+def _saved_object(
+    kind: str, object_id: str, attributes: dict[str, Any], references: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "type": kind,
         "id": object_id,

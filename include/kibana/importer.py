@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from requests import Response
 
 IMPORT_PATH = "/api/saved_objects/_import"
 
@@ -147,7 +150,7 @@ def import_saved_objects(target: KibanaTarget, ndjson: str, timeout_s: float = 6
     return ImportResult(success_count=int(body.get("successCount", 0)), errors=describe_errors(body))
 
 
-def _json_or_none(response: Any) -> Any:
+def _json_or_none(response: Response) -> object:
     try:
         return response.json()
     except ValueError:

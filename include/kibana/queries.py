@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeAlias
 
 from include.kibana.lens import RECORDS
 
@@ -25,23 +25,25 @@ GROUP = re.compile(rf"^\(\s*(?P<values>(?:{VALUE})(?:\s+or\s+(?:{VALUE}))*)\s*\)
 METRIC_AGGS = {"average": "avg", "sum": "sum", "min": "min", "max": "max", "unique_count": "cardinality"}
 AUTO_DATE_INTERVAL = "1d"
 HISTOGRAM_BARS = 20
+Value: TypeAlias = str | bool | int | float  # a KQL value in the subset (VALUE)
 
 
 class UnsupportedQuery(ValueError):
     """A panel's KQL is outside the subset this module translates exactly."""
 
 
-def _value(text: str) -> Any:
+def _value(text: str) -> Value:
     if text.startswith('"'):
         return text[1:-1]
     if text in {"true", "false"}:
         return text == "true"
-    return json.loads(text)
+    number: int | float = json.loads(text)  # VALUE leaves only a number here
+    return number
 
 
-def kql_clauses(kql: str) -> list[tuple[bool, str, list[Any]]]:
+def kql_clauses(kql: str) -> list[tuple[bool, str, list[Value]]]:
     """[(negated, field, values)] of a KQL query in the supported subset."""
-    clauses = []
+    clauses: list[tuple[bool, str, list[Value]]] = []
     for part in re.split(r"\s+and\s+", kql.strip()) if kql.strip() else []:
         match = CLAUSE.match(part.strip())
         if not match:
@@ -59,8 +61,8 @@ def kql_clauses(kql: str) -> list[tuple[bool, str, list[Any]]]:
 
 
 def kql_to_query(kql: str) -> dict[str, Any]:
-    filters: list[dict] = []
-    exclusions: list[dict] = []
+    filters: list[dict[str, Any]] = []
+    exclusions: list[dict[str, Any]] = []
     for negated, field, values in kql_clauses(kql):
         term = {"term": {field: values[0]}} if len(values) == 1 else {"terms": {field: values}}
         (exclusions if negated else filters).append(term)
@@ -82,7 +84,9 @@ def _metric_agg(column: dict[str, Any]) -> dict[str, Any] | None:
     raise ValueError(f"no aggregation for Lens operation {operation!r}")
 
 
-def _bucket_agg(column: dict[str, Any], metric_names: dict[str, str], histogram_interval: float | None) -> dict:
+def _bucket_agg(
+    column: dict[str, Any], metric_names: dict[str, str], histogram_interval: float | None
+) -> dict[str, Any]:
     operation, field, params = column["operationType"], column["sourceField"], column["params"]
     if operation == "date_histogram":
         interval = params.get("interval", "auto")
@@ -103,6 +107,7 @@ def _bucket_agg(column: dict[str, Any], metric_names: dict[str, str], histogram_
 
 def only_layer(attributes: dict[str, Any]) -> dict[str, Any]:
     """The panel's one formBased layer (every project panel has exactly one)."""
+    layer: dict[str, Any]
     (layer,) = attributes["state"]["datasourceStates"]["formBased"]["layers"].values()
     return layer
 
@@ -115,13 +120,14 @@ def panel_search(
     layer = only_layer(attributes)
     columns = [(cid, layer["columns"][cid]) for cid in layer["columnOrder"]]
     metrics = {cid: _metric_agg(c) for cid, c in columns if not c["isBucketed"]}
-    orderable = {cid: cid for cid, agg in metrics.items() if agg and next(iter(agg)) in METRIC_AGGS.values()}
-    aggs = {cid: agg for cid, agg in metrics.items() if agg is not None}
+    metric_aggs = {cid: agg for cid, agg in metrics.items() if agg is not None}  # `count` needs none
+    orderable = {cid: cid for cid, agg in metric_aggs.items() if next(iter(agg)) in METRIC_AGGS.values()}
+    aggs = metric_aggs
     for cid, column in reversed([(cid, c) for cid, c in columns if c["isBucketed"]]):
         bucket = _bucket_agg(column, orderable, histogram_interval)
         order_by = column["params"].get("orderBy", {}).get("columnId")
         if order_by in orderable:  # ES orders by a direct sub-aggregation only
-            aggs = {**aggs, order_by: metrics[order_by]}
+            aggs = {**aggs, order_by: metric_aggs[order_by]}
         aggs = {cid: {**bucket, **({"aggs": aggs} if aggs else {})}}
     query = kql_to_query(attributes["state"]["query"]["query"])
     if time_range:
@@ -134,7 +140,8 @@ def histogram_field(attributes: dict[str, Any]) -> str | None:
     layer = only_layer(attributes)
     for column in layer["columns"].values():
         if column["operationType"] == "range" and column["params"].get("maxBars") == "auto":
-            return column["sourceField"]
+            field: str = column["sourceField"]
+            return field
     return None
 
 

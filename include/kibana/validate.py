@@ -9,9 +9,9 @@ its type suits the operation). The facts come from `shared/KIBANA.md`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from include.kibana.lens import BUCKET_OPERATIONS, METRIC_OPERATIONS, RECORDS
 from include.kibana.queries import UnsupportedQuery, kql_clauses
@@ -46,7 +46,7 @@ FIELD_TYPES_FOR = {
 }
 DATA_TYPES = {"string": {"keyword", "ip"}, "number": NUMERIC, "date": {"date"}, "boolean": {"boolean"}}
 VISUALIZATIONS = {"lnsXY", "lnsDatatable", "lnsHeatmap"}
-VISUALIZATION_SHAPES = {
+VISUALIZATION_SHAPES: dict[str, Callable[[dict[str, Any]], bool]] = {
     "lnsXY": lambda v: isinstance(v.get("layers"), list) and "preferredSeriesType" in v,
     "lnsDatatable": lambda v: isinstance(v.get("columns"), list),
     "lnsHeatmap": lambda v: v.get("shape") == "heatmap",
@@ -74,9 +74,11 @@ SCALES = {"ordinal", "interval", "ratio"}
 # Kibana's own facts (shared/KIBANA.md), kept here rather than imported from dashboards.py so the
 # validator checks the generator instead of agreeing with it by construction.
 GRID_COLUMNS = 48
+Fields: TypeAlias = dict[str, str]  # {field path: type} of one index template
+FieldsByView: TypeAlias = dict[str, Fields]  # by data view id
 
 
-def template_fields(file_name: str) -> dict[str, str]:
+def template_fields(file_name: str) -> Fields:
     """{field path: type} of an index template, multi-fields included (`error_message.keyword`)."""
     body = json.loads((TEMPLATE_DIR / file_name).read_text())
 
@@ -93,7 +95,7 @@ def template_fields(file_name: str) -> dict[str, str]:
     return dict(walk(body["template"]["mappings"]["properties"], ""))
 
 
-def project_fields_by_view() -> dict[str, dict[str, str]]:
+def project_fields_by_view() -> FieldsByView:
     from include.kibana.dashboards import ANOMALIES_VIEW, TASK_HEALTH_VIEW, TASK_LOGS_VIEW
 
     return {
@@ -104,7 +106,8 @@ def project_fields_by_view() -> dict[str, dict[str, str]]:
 
 
 def parse_ndjson(text: str) -> tuple[list[dict[str, Any]], list[str]]:
-    objects, problems = [], []
+    objects: list[dict[str, Any]] = []
+    problems: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -120,7 +123,7 @@ def parse_ndjson(text: str) -> tuple[list[dict[str, Any]], list[str]]:
     return objects, problems
 
 
-def _json_string(owner: str, name: str, value: Any, problems: list[str]) -> Any:
+def _json_string(owner: str, name: str, value: object, problems: list[str]) -> Any:
     if not isinstance(value, str):
         problems.append(f"{owner}: {name} must be a JSON string, got {type(value).__name__}")
         return None
@@ -131,7 +134,7 @@ def _json_string(owner: str, name: str, value: Any, problems: list[str]) -> Any:
         return None
 
 
-def _check_column(owner: str, cid: str, column: dict, fields: dict[str, str], problems: list[str]) -> None:
+def _check_column(owner: str, cid: str, column: dict[str, Any], fields: Fields, problems: list[str]) -> None:
     operation, field = column.get("operationType"), column.get("sourceField")
     where = f"{owner}: column {cid}"
     if not column.get("label") or column.get("scale") not in SCALES:
@@ -150,15 +153,18 @@ def _check_column(owner: str, cid: str, column: dict, fields: dict[str, str], pr
         return
     if fields[field] not in FIELD_TYPES_FOR[operation]:
         problems.append(f"{where}: {operation} cannot use {field} of type {fields[field]}")
-    if fields[field] not in DATA_TYPES.get(column.get("dataType"), set()):
+    if fields[field] not in DATA_TYPES.get(column.get("dataType", ""), set()):
         problems.append(f"{where}: dataType {column.get('dataType')!r} does not fit {field} ({fields[field]})")
     params = column.get("params", {})
     if operation == "last_value" and fields.get(params.get("sortField")) != "date":
         problems.append(f"{where}: last_value needs a date sortField, got {params.get('sortField')!r}")
 
 
-def _visual_layers(visualization: dict[str, Any]) -> list[dict[str, Any]]:
-    return visualization.get("layers", [visualization]) if isinstance(visualization, dict) else []
+def _visual_layers(visualization: object) -> list[dict[str, Any]]:
+    if not isinstance(visualization, dict):
+        return []
+    layers: list[dict[str, Any]] = visualization.get("layers", [visualization])
+    return layers
 
 
 def _accessors(layer: dict[str, Any]) -> Iterator[tuple[str, bool | None]]:
@@ -170,7 +176,7 @@ def _accessors(layer: dict[str, Any]) -> Iterator[tuple[str, bool | None]]:
     yield from ((c.get("columnId"), None) for c in layer.get("columns", []))
 
 
-def _check_visualization(owner: str, attributes: dict, layers: dict, problems: list[str]) -> None:
+def _check_visualization(owner: str, attributes: dict[str, Any], layers: dict[str, Any], problems: list[str]) -> None:
     """The chart's state matches its type, and every accessor is a column of the right kind."""
     kind, visualization = attributes.get("visualizationType"), attributes["state"].get("visualization", {})
     if kind in VISUALIZATION_SHAPES and not VISUALIZATION_SHAPES[kind](visualization):
@@ -192,7 +198,9 @@ def _check_visualization(owner: str, attributes: dict, layers: dict, problems: l
                 problems.append(f"{owner}: {cid} must be a {'bucket' if bucket else 'metric'} column")
 
 
-def check_lens(owner: str, attributes: dict, references: list[dict], views: dict, problems: list[str]) -> None:
+def check_lens(
+    owner: str, attributes: dict[str, Any], references: list[dict[str, Any]], views: FieldsByView, problems: list[str]
+) -> None:
     """A by-value or stand-alone Lens visualization; `references` are its own (unprefixed)."""
     if attributes.get("visualizationType") not in VISUALIZATIONS:
         problems.append(f"{owner}: unknown visualizationType {attributes.get('visualizationType')!r}")
@@ -214,7 +222,7 @@ def check_lens(owner: str, attributes: dict, references: list[dict], views: dict
     _check_visualization(owner, attributes, layers, problems)
 
 
-def _check_layer(owner: str, layer: dict, fields: dict[str, str], problems: list[str]) -> None:
+def _check_layer(owner: str, layer: dict[str, Any], fields: Fields, problems: list[str]) -> None:
     columns = layer.get("columns", {})
     order = layer.get("columnOrder", [])
     if sorted(order) != sorted(columns) or len(order) != len(set(order)):
@@ -228,7 +236,7 @@ def _check_layer(owner: str, layer: dict, fields: dict[str, str], problems: list
             problems.append(f"{owner}: column {cid} must be ordered by a single-value metric column, not {target}")
 
 
-def _check_query(owner: str, query: dict, fields: dict[str, str], problems: list[str]) -> None:
+def _check_query(owner: str, query: dict[str, Any], fields: Fields, problems: list[str]) -> None:
     if query.get("language") != "kuery":
         problems.append(f"{owner}: query language must be kuery")
         return
@@ -244,19 +252,21 @@ def _check_query(owner: str, query: dict, fields: dict[str, str], problems: list
             problems.append(f"{owner}: query field {field!r} is text: a term match would not be what KQL does")
 
 
-def _fits(grid: dict) -> bool:
+def _fits(grid: dict[str, Any]) -> bool:
     if not all(isinstance(grid.get(k), int) for k in ("x", "y", "w", "h")):
         return False
-    return grid["w"] > 0 and grid["h"] > 0 and grid["y"] >= 0 and 0 <= grid["x"] <= GRID_COLUMNS - grid["w"]
+    return bool(grid["w"] > 0 and grid["h"] > 0 and grid["y"] >= 0 and 0 <= grid["x"] <= GRID_COLUMNS - grid["w"])
 
 
-def _overlaps(a: dict, b: dict) -> bool:
+def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
     apart_x = a["x"] >= b["x"] + b["w"] or b["x"] >= a["x"] + a["w"]
     apart_y = a["y"] >= b["y"] + b["h"] or b["y"] >= a["y"] + a["h"]
     return not (apart_x or apart_y)
 
 
-def check_dashboard(owner: str, obj: dict, views: dict, ids: set[tuple[str, str]], problems: list[str]) -> None:
+def check_dashboard(
+    owner: str, obj: dict[str, Any], views: FieldsByView, ids: set[tuple[object, object]], problems: list[str]
+) -> None:
     attributes = obj["attributes"]
     unknown = set(attributes) - DASHBOARD_KEYS
     if unknown:
@@ -267,7 +277,7 @@ def check_dashboard(owner: str, obj: dict, views: dict, ids: set[tuple[str, str]
     panels = _json_string(owner, "panelsJSON", attributes.get("panelsJSON"), problems) or []
     references = obj.get("references", [])
     used_refs: set[str] = set()
-    grids: dict[str, dict] = {}
+    grids: dict[object, dict[str, Any]] = {}
     for panel in panels:
         index = panel.get("panelIndex")
         own = [
@@ -282,11 +292,18 @@ def check_dashboard(owner: str, obj: dict, views: dict, ids: set[tuple[str, str]
             problems.append(f"{owner}: reference {ref.get('name')} belongs to no panel")
 
 
-def _canonical(references: list[dict]) -> list[str]:
+def _canonical(references: list[dict[str, Any]]) -> list[str]:
     return sorted(json.dumps(r, sort_keys=True) for r in references)
 
 
-def _check_panel(where: str, panel: dict, own: list[dict], grids: dict, views: dict, problems: list[str]) -> None:
+def _check_panel(
+    where: str,
+    panel: dict[str, Any],
+    own: list[dict[str, Any]],
+    grids: dict[object, dict[str, Any]],
+    views: FieldsByView,
+    problems: list[str],
+) -> None:
     """One dashboard panel: its place on the grid, and its Lens or its reference."""
     index, grid = panel.get("panelIndex"), panel.get("gridData", {})
     if grid.get("i") != index:
@@ -310,12 +327,12 @@ def _check_panel(where: str, panel: dict, own: list[dict], grids: dict, views: d
         problems.append(f"{where}: neither a by-value Lens panel nor a panel reference")
 
 
-def validate(objects: list[dict[str, Any]], fields_by_view: dict[str, dict[str, str]]) -> list[str]:
+def validate(objects: list[dict[str, Any]], fields_by_view: FieldsByView) -> list[str]:
     problems: list[str] = []
-    ids = {(o.get("type"), o.get("id")) for o in objects}
+    ids: set[tuple[object, object]] = {(o.get("type"), o.get("id")) for o in objects}
     if len(ids) != len(objects):
         problems.append("duplicate (type, id) in the set")
-    views: dict[str, dict[str, str]] = {}
+    views: FieldsByView = {}
     for obj in objects:
         _check_envelope(obj, problems)
         if obj.get("type") == "index-pattern":
@@ -329,20 +346,22 @@ def validate(objects: list[dict[str, Any]], fields_by_view: dict[str, dict[str, 
     return problems
 
 
-def _check_envelope(obj: dict, problems: list[str]) -> None:
+def _check_envelope(obj: dict[str, Any], problems: list[str]) -> None:
     owner = f"{obj.get('type')}/{obj.get('id')}"
     if set(obj) != ENVELOPE_KEYS:
         problems.append(f"{owner}: envelope keys {sorted(obj)} differ from {sorted(ENVELOPE_KEYS)}")
-    expected = TYPE_MIGRATION_VERSIONS.get(obj.get("type"))
+    expected = TYPE_MIGRATION_VERSIONS.get(obj.get("type", ""))
     if expected is None:
         problems.append(f"{owner}: unsupported type")
     elif obj.get("typeMigrationVersion") != expected:
         problems.append(f"{owner}: typeMigrationVersion {obj.get('typeMigrationVersion')!r}, expected {expected}")
 
 
-def _check_data_view(obj: dict, fields_by_view: dict, views: dict, problems: list[str]) -> None:
+def _check_data_view(
+    obj: dict[str, Any], fields_by_view: FieldsByView, views: FieldsByView, problems: list[str]
+) -> None:
     owner = f"index-pattern/{obj.get('id')}"
-    fields = fields_by_view.get(obj.get("id"))
+    fields = fields_by_view.get(obj.get("id", ""))
     if fields is None:
         problems.append(f"{owner}: no index template known for this data view")
         return

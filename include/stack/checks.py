@@ -6,10 +6,21 @@ MLflow?" before any real pipeline run depends on it, with errors that say what t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 
-def check_elasticsearch(conn_id: str = "elasticsearch_default") -> dict[str, Any]:
+class ElasticsearchReport(TypedDict):
+    cluster_name: str
+    status: str  # green or yellow
+    nodes: int
+
+
+class MlflowReport(TypedDict):
+    tracking_uri: str
+    registered_models: list[str]
+
+
+def check_elasticsearch(conn_id: str = "elasticsearch_default") -> ElasticsearchReport:
     """Cluster health through the Airflow connection; fails on red or unreachable clusters."""
     from include.delivery.client import ElasticsearchClientHook
 
@@ -19,7 +30,7 @@ def check_elasticsearch(conn_id: str = "elasticsearch_default") -> dict[str, Any
     return {"cluster_name": health["cluster_name"], "status": health["status"], "nodes": health["number_of_nodes"]}
 
 
-def check_mlflow() -> dict[str, Any]:
+def check_mlflow() -> MlflowReport:
     """The tracking store answers and the registry is readable."""
     from mlflow import MlflowClient
 

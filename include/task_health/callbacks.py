@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 from include.task_health.context import dag_run_ref, enum_value, error_fields, task_ref
 from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage
@@ -30,6 +30,9 @@ from include.task_health.emitter import emit, never_raise
 from include.task_health.settings import TaskHealthSettings
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from include.airflow_compat import TaskStates
     from include.task_health.resources import ResourceSampler
 
 TASK_STATES_COUNTED = ("success", "failed", "upstream_failed", "skipped", "up_for_retry", "removed")
@@ -41,11 +44,12 @@ class _Running:
     started: float
 
 
-_RUNNING: dict[tuple, _Running] = {}
+_RunKey: TypeAlias = tuple[str, str, str | None, int | None, int | None]
+_RUNNING: dict[_RunKey, _Running] = {}
 _RUNNING_LOCK = threading.Lock()
 
 
-def _key(ref: AirflowRef) -> tuple:
+def _key(ref: AirflowRef) -> _RunKey:
     return (ref.dag_id, ref.run_id, ref.task_id, ref.map_index, ref.try_number)
 
 
@@ -53,7 +57,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def on_task_execute(context: dict[str, Any]) -> None:
+def on_task_execute(context: Context) -> None:
     with never_raise("on_execute_callback"):
         from include.task_health.resources import ResourceSampler, snapshot
 
@@ -65,7 +69,7 @@ def on_task_execute(context: dict[str, Any]) -> None:
             _RUNNING[_key(ref)] = running
 
 
-def _task_finished(context: dict[str, Any], status: str) -> None:
+def _task_finished(context: Context, status: str) -> None:
     settings = TaskHealthSettings.from_env()
     ref = task_ref(context)
     with _RUNNING_LOCK:
@@ -94,27 +98,27 @@ def _task_finished(context: dict[str, Any], status: str) -> None:
     )
 
 
-def on_task_success(context: dict[str, Any]) -> None:
+def on_task_success(context: Context) -> None:
     with never_raise("on_success_callback"):
         _task_finished(context, "completed")
 
 
-def on_task_failure(context: dict[str, Any]) -> None:
+def on_task_failure(context: Context) -> None:
     with never_raise("on_failure_callback"):
         _task_finished(context, "failed")
 
 
-def on_task_retry(context: dict[str, Any]) -> None:
+def on_task_retry(context: Context) -> None:
     with never_raise("on_retry_callback"):
         _task_finished(context, "up_for_retry")
 
 
-def on_task_skipped(context: dict[str, Any]) -> None:
+def on_task_skipped(context: Context) -> None:
     with never_raise("on_skipped_callback"):
         _task_finished(context, "skipped")
 
 
-def count_task_states(states: dict[Any, Any]) -> dict[str, int]:
+def count_task_states(states: TaskStates) -> dict[str, int]:
     """{task: state} → counts per state, with anything unusual under `other`."""
     counts = dict.fromkeys((*TASK_STATES_COUNTED, "other"), 0)
     for state in states.values():
@@ -130,7 +134,7 @@ def _task_states(ref: AirflowRef) -> dict[str, int]:
     return count_task_states(run_task_states(ref.dag_id, ref.run_id))
 
 
-def _dag_run_finished(context: dict[str, Any], status: str) -> None:
+def _dag_run_finished(context: Context, status: str) -> None:
     settings = TaskHealthSettings.from_env()
     ref = dag_run_ref(context)
     dag_run = context.get("dag_run")
@@ -159,12 +163,12 @@ def _dag_run_finished(context: dict[str, Any], status: str) -> None:
     )
 
 
-def on_dag_run_success(context: dict[str, Any]) -> None:
+def on_dag_run_success(context: Context) -> None:
     with never_raise("DAG on_success_callback"):
         _dag_run_finished(context, "completed")
 
 
-def on_dag_run_failure(context: dict[str, Any]) -> None:
+def on_dag_run_failure(context: Context) -> None:
     with never_raise("DAG on_failure_callback"):
         _dag_run_finished(context, "failed")
 
@@ -178,8 +182,17 @@ TASK_CALLBACKS = {
 }
 
 
-Callback = Callable[[Any], Any]
-Callbacks = Callback | Collection[Callback] | None
+# As Airflow types task and DAG callbacks (`TaskStateChangeCallback`, `DagStateChangeCallback`).
+Callback: TypeAlias = Callable[["Context"], None]
+Callbacks: TypeAlias = Callback | Collection[Callback] | None
+
+
+class DagKwargs(TypedDict):
+    """What `with_task_health` gives `@dag(...)`."""
+
+    default_args: dict[str, Any]
+    on_success_callback: list[Callback]
+    on_failure_callback: list[Callback]
 
 
 def compose(own: Callbacks, ours: Callback, *, last: bool) -> list[Callback]:
@@ -193,7 +206,7 @@ def compose(own: Callbacks, ours: Callback, *, last: bool) -> list[Callback]:
 
 def with_task_health(
     default_args: dict[str, Any], *, on_success_callback: Callbacks = None, on_failure_callback: Callbacks = None
-) -> dict[str, Any]:
+) -> DagKwargs:
     """`@dag(...)` keyword arguments that instrument every task and the run itself, keeping the
     task callbacks in `default_args` and the run callbacks given here. Task health measures the
     task, not the DAG's own callbacks: it starts after them and stops before them."""

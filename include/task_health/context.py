@@ -8,34 +8,41 @@ the last task instance); whatever is missing becomes None instead of an exceptio
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from include.task_health.document import AirflowRef
 
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
-def enum_value(obj: Any) -> str | None:
+
+def enum_value(obj: object) -> str | None:
     """Enum members (DagRunType.MANUAL) as their value ('manual'); strings as they are."""
     if obj is None:
         return None
     return str(getattr(obj, "value", obj))
 
 
-def _date(obj: Any, name: str) -> datetime | None:
+def _date(obj: object, name: str) -> datetime | None:
     value = getattr(obj, name, None)
     return value if isinstance(value, datetime) else None
 
 
-def _int(value: Any) -> int | None:
+def _int(value: object) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def task_ref(context: dict[str, Any]) -> AirflowRef:
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def task_ref(context: Context) -> AirflowRef:
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
     task = context.get("task")
     return AirflowRef(
-        dag_id=getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "unknown"),
-        run_id=getattr(ti, "run_id", None) or getattr(dag_run, "run_id", "unknown"),
+        dag_id=_str(getattr(ti, "dag_id", None)) or _str(getattr(dag_run, "dag_id", None)) or "unknown",
+        run_id=_str(getattr(ti, "run_id", None)) or _str(getattr(dag_run, "run_id", None)) or "unknown",
         task_id=getattr(ti, "task_id", None),
         run_type=enum_value(getattr(dag_run, "run_type", None)),
         try_number=_int(getattr(ti, "try_number", None)),
@@ -49,13 +56,13 @@ def task_ref(context: dict[str, Any]) -> AirflowRef:
     )
 
 
-def dag_run_ref(context: dict[str, Any]) -> AirflowRef:
+def dag_run_ref(context: Context) -> AirflowRef:
     """The run itself; its `try_number` is 1 + the times the run was cleared, so the summary of
     a cleared and re-run DAG run is a new document, not a duplicate of the first."""
     dag_run = context.get("dag_run")
     dag = context.get("dag")
     return AirflowRef(
-        dag_id=getattr(dag_run, "dag_id", None) or getattr(dag, "dag_id", "unknown"),
+        dag_id=_str(getattr(dag_run, "dag_id", None)) or _str(getattr(dag, "dag_id", None)) or "unknown",
         run_id=getattr(dag_run, "run_id", "unknown"),
         try_number=(_int(getattr(dag_run, "clear_number", None)) or 0) + 1,
         run_type=enum_value(getattr(dag_run, "run_type", None)),
@@ -65,7 +72,7 @@ def dag_run_ref(context: dict[str, Any]) -> AirflowRef:
     )
 
 
-def error_fields(context: dict[str, Any]) -> tuple[str | None, str | None]:
+def error_fields(context: Context) -> tuple[str | None, str | None]:
     """(error_message, error_type) of the exception in the context (the emitter redacts)."""
     error = context.get("exception")
     if error is None:

@@ -13,7 +13,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from include.delivery.spool import Action
 
 MODEL_NAME = "IsolationForest"
 EVENTS = {"task_execution", "model_execution", "dag_run", "model_evaluation"}
@@ -177,6 +180,6 @@ def index_name(doc: dict[str, Any], prefix: str) -> str:
     return f"{prefix}-{at:%Y.%m}"
 
 
-def document_action(doc: dict[str, Any], index_prefix: str) -> dict[str, Any]:
+def document_action(doc: dict[str, Any], index_prefix: str) -> Action:
     """The bulk action for a task-health document: its month's index and its deterministic id."""
     return {"_index": index_name(doc, index_prefix), "_id": document_id(doc), "_source": doc}

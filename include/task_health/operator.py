@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from airflow.sdk import BaseOperator
 
@@ -19,6 +19,11 @@ from include.task_health.context import task_ref
 from include.task_health.document import MODEL_NAME, AirflowRef, HealthEvent, ResourceUsage
 from include.task_health.emitter import emit, never_raise
 from include.task_health.settings import TaskHealthSettings
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from include.task_health.resources import ResourceSampler
 
 
 @dataclass(frozen=True)
@@ -30,9 +35,26 @@ class ModelRun:
     anomalies_count: int
     successful_predictions: int
     failed_predictions: int = 0
-    output: Any = None
+    output: object = None
     details: dict[str, Any] = field(default_factory=dict)
     registered_model_name: str | None = None
+
+
+class _Outcome(TypedDict, total=False):
+    """What a closing event says about the model (the `HealthEvent` fields of that name)."""
+
+    error_message: str
+    error_type: str
+    model_version: str | None
+    registered_model_name: str | None
+    details: dict[str, Any]
+
+
+class _EventFields(_Outcome, total=False):
+    """And what the operator measured."""
+
+    response_time: float
+    resources: ResourceUsage
 
 
 class ModelExecutionOperator(BaseOperator):
@@ -40,10 +62,10 @@ class ModelExecutionOperator(BaseOperator):
 
     model_name: str = MODEL_NAME
 
-    def run_model(self, context: Any) -> ModelRun:
+    def run_model(self, context: Context) -> ModelRun:
         raise NotImplementedError(f"{type(self).__name__} must implement run_model(context)")
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> object:
         settings, ref, sampler = None, None, None
         with never_raise("model_execution start"):
             from include.task_health.resources import ResourceSampler, snapshot
@@ -65,11 +87,27 @@ class ModelExecutionOperator(BaseOperator):
             "failed_predictions": run.failed_predictions,
             **run.details,
         }
-        model = {"model_version": run.model_version, "registered_model_name": run.registered_model_name}
-        self._finish(settings, ref, sampler, started, "completed", **model, details=details)
+        self._finish(
+            settings,
+            ref,
+            sampler,
+            started,
+            "completed",
+            model_version=run.model_version,
+            registered_model_name=run.registered_model_name,
+            details=details,
+        )
         return run.output
 
-    def _finish(self, settings, ref, sampler, started: float, status: str, **fields: Any) -> None:
+    def _finish(
+        self,
+        settings: TaskHealthSettings | None,
+        ref: AirflowRef | None,
+        sampler: ResourceSampler | None,
+        started: float,
+        status: str,
+        **fields: Unpack[_Outcome],
+    ) -> None:
         """Emit the closing event; task health never turns a model's outcome into another one."""
         with never_raise(f"model_execution {status}"):
             if settings is None or ref is None:
@@ -79,7 +117,7 @@ class ModelExecutionOperator(BaseOperator):
                 settings, ref, status, response_time=time.perf_counter() - started, resources=resources, **fields
             )
 
-    def _emit(self, settings: TaskHealthSettings, ref: AirflowRef, status: str, **fields: Any) -> None:
+    def _emit(self, settings: TaskHealthSettings, ref: AirflowRef, status: str, **fields: Unpack[_EventFields]) -> None:
         now = datetime.now(UTC)
         emit(
             HealthEvent(

@@ -26,7 +26,9 @@ import psutil
 from include.task_health.document import ResourceUsage
 
 
-def _busy_and_total(times: psutil._common.scputimes) -> tuple[float, float]:
+def _host_busy_and_total() -> tuple[float, float]:
+    """CPU seconds the host's CPUs were busy, and in all, since boot."""
+    times = psutil.cpu_times()
     total = sum(times)
     idle = times.idle + getattr(times, "iowait", 0.0)
     return total - idle, total
@@ -59,7 +61,7 @@ class ResourceSampler:
     def start(self) -> ResourceSampler:
         self._wall0 = time.perf_counter()
         self._cpu0 = time.process_time()
-        self._host0 = _busy_and_total(psutil.cpu_times())
+        self._host0 = _host_busy_and_total()
         self._maxrss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         self._sample()
         self._thread = threading.Thread(target=self._run, name="task-health-sampler", daemon=True)
@@ -81,7 +83,7 @@ class ResourceSampler:
         self._sample()
         wall = time.perf_counter() - self._wall0
         cpu = time.process_time() - self._cpu0
-        busy1, total1 = _busy_and_total(psutil.cpu_times())
+        busy1, total1 = _host_busy_and_total()
         busy_delta, total_delta = busy1 - self._host0[0], total1 - self._host0[1]
         maxrss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         agg = self._aggregate
