@@ -1,8 +1,10 @@
 """Every private Airflow internal this project relies on, in one place.
 
 Airflow 3 keeps these outside its public interface, so an upgrade may move them without
-notice. Each one is used only through this module, and `tests/unit/test_airflow_compat.py`
-checks each against the installed Airflow, failing with the internal's name when it moved:
+notice. `include/` and `dags/` use each one only through this module (the settings loader,
+`scripts/load_airflow_settings.py`, writes connections with `create_session` as Airflow's own
+CLI does), and `tests/integration/test_airflow_compat.py` checks each against the installed
+Airflow, failing with the internal's name when it moved:
 - the SDK's secrets masker (`airflow.sdk._shared.secrets_masker`): the secrets a task's
   connections registered, masked out of what the project ships;
 - `task_runner.SUPERVISOR_COMMS`: set in a process the Execution API supervises (a task or a

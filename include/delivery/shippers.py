@@ -35,9 +35,8 @@ def new_shipper(settings: DeliverySettings, template: IndexTemplate, spool_name:
 
     # One INFO line per request would flood every task log; warnings and errors still show.
     logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
-    hook = ElasticsearchClientHook(settings.conn_id, request_timeout=settings.request_timeout_s, max_retries=0)
     return Shipper(
-        client_factory=lambda: hook.client,
+        client_factory=lambda: client(settings),  # called once, on the shipper's first delivery
         spool=Spool(settings.spool_root / spool_name if spool_name else settings.spool_root),
         template=template,
         budget_s=settings.ship_budget_s,
