@@ -16,11 +16,15 @@ date. Re-running a day replaces its outputs (a run with `regions`: only those re
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from include.anomaly.operators import DetectAnomaliesOperator
 from include.task_health.callbacks import with_task_health
+
+if TYPE_CHECKING:
+    from include.anomaly.pipeline import DetectOutput, ExtractReport, ModelReport, PersistReport
 
 DEFAULT_ARGS = {"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=1)}
 
@@ -63,7 +67,7 @@ PARAMS = {
 )
 def hourly_anomaly_detection() -> None:
     @task
-    def resolve_day(**context) -> str:
+    def resolve_day(**context: Any) -> str:
         from include.anomaly import pipeline
 
         day = pipeline.resolve_day(
@@ -74,7 +78,7 @@ def hourly_anomaly_detection() -> None:
     # multiple_outputs: each key of the report is also an XCom of its own, so detect and persist
     # take `found["staged"]` (the staged files' locations) without the rest of the report.
     @task(multiple_outputs=True)
-    def extract(day: str, **context) -> dict:
+    def extract(day: str, **context: Any) -> ExtractReport:
         from datetime import date
 
         from include.anomaly import pipeline
@@ -83,9 +87,9 @@ def hourly_anomaly_detection() -> None:
             date.fromisoformat(day), context["params"]["regions"], pipeline.data_root(), context["run_id"]
         )
 
-    # multiple_outputs=False here and on persist: a `dict` return annotation alone would turn it on.
+    # multiple_outputs=False here and on persist: a dict-typed return alone would turn it on.
     @task(pool="model_registry", multiple_outputs=False)
-    def choose_model(day: str, **context) -> dict:
+    def choose_model(day: str, **context: Any) -> ModelReport:
         from datetime import date
 
         from include.anomaly import pipeline
@@ -93,14 +97,14 @@ def hourly_anomaly_detection() -> None:
         return pipeline.choose_model(date.fromisoformat(day), context["params"]["retrain"], pipeline.data_root())
 
     @task
-    def make_shards(found: dict, model: dict, **context) -> list[list[str]]:
+    def make_shards(found: ExtractReport, model: ModelReport, **context: Any) -> list[list[str]]:
         from include.anomaly import pipeline
 
         regions = pipeline.regions_to_score(found, model["regions"], context["params"]["regions"])
         return pipeline.shards(regions, context["params"]["shard_size"])
 
     @task(multiple_outputs=False)
-    def persist(day: str, detected: list[dict], staged: dict[str, str], **context) -> dict:
+    def persist(day: str, detected: list[DetectOutput], staged: dict[str, str], **context: Any) -> PersistReport:
         from datetime import date
 
         from include.anomaly import pipeline
@@ -109,15 +113,18 @@ def hourly_anomaly_detection() -> None:
             date.fromisoformat(day), list(detected), pipeline.data_root(), staged, context["params"]["regions"]
         )
 
-    day = resolve_day()
-    found = extract(day)
+    # Each XComArg below stands for its task's value when the DAG runs; TaskFlow types every
+    # one as XComArg, not as that value, so the wiring holds them as Any.
+    day: Any = resolve_day()
+    found: Any = extract(day)
     staged = found["staged"]  # extract -> detect, persist: where the run's validated region-days are
-    model = choose_model(day)
+    model: Any = choose_model(day)
     found >> model
     detected = DetectAnomaliesOperator.partial(
         task_id="detect", day=day, model=model, staged=staged, false_alarm_rate="{{ params.false_alarm_rate }}"
     ).expand(regions=make_shards(found, model))
-    persist(day, detected.output, staged)
+    detected_rows: Any = detected.output
+    persist(day, detected_rows, staged)
 
 
 hourly_anomaly_detection()

@@ -11,10 +11,14 @@ emits task-health documents (index `task-health-*`).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from airflow.sdk import dag, task
 
 from include.task_health.callbacks import with_task_health
+
+if TYPE_CHECKING:
+    from include.stack.checks import ElasticsearchReport, MlflowReport
 
 DEFAULT_ARGS = {"owner": "data-platform", "retries": 1, "retry_delay": timedelta(seconds=10)}
 
@@ -27,15 +31,15 @@ DEFAULT_ARGS = {"owner": "data-platform", "retries": 1, "retry_delay": timedelta
     **with_task_health(DEFAULT_ARGS),
 )
 def stack_check() -> None:
-    # One XCom per check (its report), not one per key: a `dict` return would split it.
+    # One XCom per check (its report), not one per key: a dict-typed return would split it.
     @task(multiple_outputs=False)
-    def elasticsearch() -> dict:
+    def elasticsearch() -> ElasticsearchReport:
         from include.stack.checks import check_elasticsearch
 
         return check_elasticsearch()
 
     @task(multiple_outputs=False)
-    def mlflow() -> dict:
+    def mlflow() -> MlflowReport:
         from include.stack.checks import check_mlflow
 
         return check_mlflow()

@@ -15,9 +15,10 @@ import argparse
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -28,10 +29,19 @@ from include.anomaly.evaluation_figure import write_figure
 from include.anomaly.history import load_history
 from include.anomaly.partition import read_partition, region_days
 
+if TYPE_CHECKING:
+    from include.anomaly.layout import DataPath
+
 FIGURE_NAME = "evaluation.png"
 
 
-def breakdown(kinds: list[str], day_kinds: list[str], flagged: list[bool]) -> dict[str, dict[str, float]]:
+class Breakdown(TypedDict):
+    recall_by_kind: dict[str, float]
+    false_alarm_rate_by_day: dict[str, float]  # Mon … Sun, holiday
+    false_alarm_rate: float  # over every normal region-day
+
+
+def breakdown(kinds: list[str], day_kinds: list[str], flagged: list[bool]) -> Breakdown:
     """Where a detector fails: recall per anomaly kind, and the false-alarm rate of normal
     region-days per day of the week (`Mon`…`Sun`) and on public holidays (`holiday`)."""
     recall: dict[str, list[bool]] = {}
@@ -67,14 +77,14 @@ class EvaluationError(ValueError):
     """A day in the range lacks labels or pipeline output; the message says which and why."""
 
 
-def _read(path: Any, what: str, reader: Any) -> pd.DataFrame:
+def _read(path: DataPath, what: str, reader: Callable[[IO[bytes]], pd.DataFrame]) -> pd.DataFrame:
     if not path.exists():
         raise EvaluationError(f"{path}: no {what}")
     with path.open("rb") as handle:
         return reader(handle)
 
 
-def _baseline_flags(root: Any, day: date, regions: list[str], window_days: int) -> dict[str, bool]:
+def _baseline_flags(root: DataPath, day: date, regions: list[str], window_days: int) -> dict[str, bool]:
     from sklearn.ensemble import IsolationForest
 
     history = load_history(root, day - timedelta(days=window_days), day)
@@ -84,12 +94,18 @@ def _baseline_flags(root: Any, day: date, regions: list[str], window_days: int) 
     return dict(zip(found.regions, forest.predict(found.values) == -1, strict=True))
 
 
-def evaluate(root: Any, start: date, end: date, window_days: int = 28) -> dict[str, Any]:
+def evaluate(root: DataPath, start: date, end: date, window_days: int = 28) -> dict[str, Any]:
     """Precision, recall and F1 of the pipeline's flags and of the baseline over [start, end)."""
     if start >= end:
         raise EvaluationError(f"empty date range [{start}, {end})")
-    truth, ours, baseline, versions = [], [], [], set()
-    kinds, day_kinds, regions, dates = [], [], [], []
+    truth: list[bool] = []
+    ours: list[bool] = []
+    baseline: list[bool] = []
+    versions: set[str] = set()
+    kinds: list[str] = []
+    day_kinds: list[str] = []
+    regions: list[str] = []
+    dates: list[str] = []
     day = start
     while day < end:
         labels = _read(layout.labels_file(root, day), "labels", pd.read_csv)
@@ -123,7 +139,8 @@ def evaluate(root: Any, start: date, end: date, window_days: int = 28) -> dict[s
 
 
 def meets_target(report: dict[str, Any]) -> bool:
-    model, baseline = report["model"]["f1"], report["baseline"]["f1"]
+    model: float = report["model"]["f1"]
+    baseline: float = report["baseline"]["f1"]
     return model >= TARGET_F1 and model >= baseline + TARGET_GAIN_OVER_BASELINE
 
 
@@ -162,7 +179,7 @@ def log_to_mlflow(report: dict[str, Any]) -> str:
         mlflow.log_dict(report, "evaluation.json")
         with tempfile.TemporaryDirectory() as scratch:
             mlflow.log_artifact(str(write_figure(report, Path(scratch) / FIGURE_NAME)))
-        return run.info.run_id
+        return str(run.info.run_id)
 
 
 def figure_uri(mlflow_run_id: str) -> str:

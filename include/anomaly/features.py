@@ -24,9 +24,10 @@ day and hour-to-hour spread), so a noisy region is not flagged for being noisy:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -50,6 +51,8 @@ MIN_CLEAN_PER_KIND = 2  # cleaning keeps at least this many days of each kind of
 EPS = 1e-9
 
 RecentDays = dict[date, np.ndarray]  # a region's 24 values of each of the days before the scored day
+KindOf = Callable[[date], int]  # a day's kind: 0 (Monday) … 6 (Sunday or holiday)
+T = TypeVar("T")
 
 
 @dataclass
@@ -88,7 +91,7 @@ def _longest_flat_run(values: np.ndarray) -> float:
     return (best + 1) / 24 if best else 0.0
 
 
-def _kind_fallback(by_kind: dict[int, Any], kind: int) -> Any:
+def _kind_fallback(by_kind: dict[int, T], kind: int) -> T:
     """The value for `kind`, else the nearest kind that has one (weekdays ↔ weekdays, Sat ↔ Sun)."""
     order = [kind, *([5, SUNDAY] if kind >= 5 else [0, 1, 2, 3, 4]), *range(7)]
     return next(by_kind[k] for k in order if k in by_kind)
@@ -98,14 +101,16 @@ def _recent(day: date, recent: RecentDays) -> list[date]:
     return [d for d in recent if day - timedelta(days=RECENT_DAYS) <= d < day]
 
 
-def expected_level(reference: RegionReference, kind: int, day: date, recent: RecentDays, kinds: Any) -> float:
+def expected_level(reference: RegionReference, kind: int, day: date, recent: RecentDays, kinds: KindOf) -> float:
     """The expected log daily mean of `day`: its kind's factor on top of the recent level."""
     levels = [np.log(max(recent[d].mean(), EPS)) - reference.kind_levels[kinds(d)] for d in _recent(day, recent)]
     level = float(np.median(levels)) if len(levels) >= MIN_RECENT_DAYS else reference.last_level
     return reference.kind_levels[kind] + level
 
 
-def expected_shape(shape: np.ndarray, reference: RegionReference, day: date, recent: RecentDays, kinds: Any):
+def expected_shape(
+    shape: np.ndarray, reference: RegionReference, day: date, recent: RecentDays, kinds: KindOf
+) -> np.ndarray:
     """`shape` (the kind's reference) moved as the recent days moved away from their own kinds'
     references (an evening peak that drifts with daylight): the hour-by-hour median ratio,
     smoothed over three hours, then renormalised to mean 1."""
@@ -148,7 +153,7 @@ def day_features(
     )
 
 
-def _fit_region(days: dict[date, np.ndarray], kinds: Any, clean: set[date]) -> RegionReference:
+def _fit_region(days: dict[date, np.ndarray], kinds: KindOf, clean: set[date]) -> RegionReference:
     """A region's reference from its clean days (the day-level factors are relative to a centred
     7-day mean of the log level, which holds one day of each kind and so cancels the trend)."""
     order = sorted(clean)
@@ -180,7 +185,7 @@ def _fit_region(days: dict[date, np.ndarray], kinds: Any, clean: set[date]) -> R
 
 
 def _training_features(
-    days: dict[date, np.ndarray], reference: RegionReference, kinds: Any, order: list[date], clean: set[date]
+    days: dict[date, np.ndarray], reference: RegionReference, kinds: KindOf, order: list[date], clean: set[date]
 ) -> np.ndarray:
     """Features of the training days as a new day would get them: each day's shape from the
     *other* clean days of its kind (a median that includes the day itself would make normal
@@ -196,7 +201,13 @@ def _training_features(
 
 
 def _features(
-    values: np.ndarray, reference: RegionReference, kind: int, day: date, recent: RecentDays, kinds: Any, shape: Any
+    values: np.ndarray,
+    reference: RegionReference,
+    kind: int,
+    day: date,
+    recent: RecentDays,
+    kinds: KindOf,
+    shape: np.ndarray,
 ) -> np.ndarray:
     log_expected = expected_level(reference, kind, day, recent, kinds)
     return day_features(values, reference, log_expected, kind, expected_shape(shape, reference, day, recent, kinds))
@@ -217,7 +228,7 @@ def _suspicion(features: np.ndarray) -> np.ndarray:
     return (np.abs(features - centre) / spread).max(axis=1)
 
 
-def _clean_days(order: list[date], suspicion: np.ndarray, kinds: Any) -> set[date]:
+def _clean_days(order: list[date], suspicion: np.ndarray, kinds: KindOf) -> set[date]:
     """The days within CLEANING_Z, plus, for a kind of day left with fewer than MIN_CLEAN_PER_KIND,
     its least suspicious others: a kind has 4 days a window, and when two are anomalous the
     first pass's leave-one-out shapes make its normal days look anomalous too; with none left,
@@ -256,7 +267,7 @@ def fit_references(
     return references, keys, np.vstack(rows) if rows else np.empty((0, len(FEATURE_NAMES)))
 
 
-def _kinds(country: str) -> Any:
+def _kinds(country: str) -> KindOf:
     return lambda day: day_kind(day, country)
 
 

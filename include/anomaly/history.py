@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from include.anomaly import layout, settings
 from include.anomaly.partition import PartitionError, read_partition, region_days
 
+if TYPE_CHECKING:
+    from include.anomaly.layout import DataPath
+
 log = logging.getLogger(__name__)
 
 
 def load_history(
-    data_root: Any, start: date, end: date, max_missing_hours: int = 2, max_plausible_value: float | None = None
+    data_root: DataPath, start: date, end: date, max_missing_hours: int = 2, max_plausible_value: float | None = None
 ) -> dict[tuple[str, date], np.ndarray]:
     """{(region, day): 24 values} for every scorable region-day in [start, end); readings above
     `max_plausible_value` (default: the ANOMALY_MAX_PLAUSIBLE_VALUE setting) are bad rows."""

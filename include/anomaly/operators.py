@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from include.task_health.operator import ModelExecutionOperator, ModelRun
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 
 class DetectAnomaliesOperator(ModelExecutionOperator):
@@ -20,12 +23,12 @@ class DetectAnomaliesOperator(ModelExecutionOperator):
         self.day, self.regions, self.model, self.false_alarm_rate = day, regions, model, false_alarm_rate
         self.staged = staged  # extract's reference to the run's staged files
 
-    def run_model(self, context: Any) -> ModelRun:
+    def run_model(self, context: Context) -> ModelRun:
         from datetime import date
 
         from include.anomaly import pipeline
 
-        out: dict[str, Any] = pipeline.detect(
+        out = pipeline.detect(
             date.fromisoformat(self.day),
             list(self.regions),
             self.model,

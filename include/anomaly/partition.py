@@ -18,12 +18,15 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from include.anomaly.settings import DEFAULT_MAX_PLAUSIBLE_VALUE
+
+if TYPE_CHECKING:
+    from include.anomaly.layout import DataPath
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,17 @@ class PartitionMissing(PartitionError):
     landing late can fix this."""
 
 
+class PartitionSummary(TypedDict):
+    """`PartitionReport` as plain values (XCom, task-health details)."""
+
+    day: str
+    files: list[str]
+    rows_read: int
+    rows_valid: int
+    bad_rows: dict[str, int]
+    ignored_columns: dict[str, list[str]]
+
+
 @dataclass
 class PartitionReport:
     """What reading one partition found, for logs, XCom and task-health details."""
@@ -51,10 +65,10 @@ class PartitionReport:
     files: list[str] = field(default_factory=list)
     rows_read: int = 0
     rows_valid: int = 0
-    bad_rows: Counter = field(default_factory=Counter)
+    bad_rows: Counter[str] = field(default_factory=Counter)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> PartitionSummary:
         return {
             "day": self.day,
             "files": self.files,
@@ -69,7 +83,7 @@ def _suffix(name: str) -> str:
     return "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
-def _read_file(path: Any) -> pd.DataFrame:
+def _read_file(path: DataPath) -> pd.DataFrame:
     kind = READERS[_suffix(path.name)]
     try:
         with path.open("rb") as handle:  # a file object: no hive-partition columns from the path
@@ -82,7 +96,7 @@ def _read_file(path: Any) -> pd.DataFrame:
         raise PartitionError(f"{path}: cannot be read as {kind} ({type(err).__name__}: {err})") from err
 
 
-def _data_files(partition: Any) -> list[Any]:
+def _data_files(partition: DataPath) -> list[DataPath]:
     if not partition.exists():
         raise PartitionMissing(f"{partition}: partition missing (no data landed for this day)")
     files = sorted((p for p in partition.iterdir() if _suffix(p.name) in READERS), key=lambda p: p.name)
@@ -92,7 +106,7 @@ def _data_files(partition: Any) -> list[Any]:
 
 
 def read_partition(
-    partition: Any, day: date, max_plausible_value: float = DEFAULT_MAX_PLAUSIBLE_VALUE
+    partition: DataPath, day: date, max_plausible_value: float = DEFAULT_MAX_PLAUSIBLE_VALUE
 ) -> tuple[pd.DataFrame, PartitionReport]:
     """Valid readings of `day` as rows (region, hour, value) and a report of what was dropped;
     readings above `max_plausible_value` are bad rows (`implausible_value`)."""
@@ -118,7 +132,7 @@ def read_partition(
     return valid, report
 
 
-def _valid_rows(rows: pd.DataFrame, day: date, bad: Counter, max_plausible_value: float) -> pd.DataFrame:
+def _valid_rows(rows: pd.DataFrame, day: date, bad: Counter[str], max_plausible_value: float) -> pd.DataFrame:
     """Rows (region, hour, value) that pass every check; each other row counts once, under
     the first check it fails."""
     stamp_text = rows["timestamp"].astype(str).str.strip()
@@ -148,7 +162,7 @@ def _valid_rows(rows: pd.DataFrame, day: date, bad: Counter, max_plausible_value
     return _resolve_duplicates(good, bad)
 
 
-def _resolve_duplicates(rows: pd.DataFrame, bad: Counter) -> pd.DataFrame:
+def _resolve_duplicates(rows: pd.DataFrame, bad: Counter[str]) -> pd.DataFrame:
     """Keep one copy of exact repeats; drop every reading of an hour whose copies disagree."""
     exact = rows.duplicated(["region", "hour", "value"])
     if exact.any():

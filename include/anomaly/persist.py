@@ -30,11 +30,17 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from include.anomaly import layout
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from include.anomaly.layout import DataPath, P
+    from include.delivery.spool import Action
 
 COLUMNS = ("region", "date", "score", "is_anomaly", "model_name", "model_version", "run_id")
 TEMP_PREFIX = f".{layout.ANOMALIES_FILE}."
@@ -42,7 +48,7 @@ TEMP_PREFIX = f".{layout.ANOMALIES_FILE}."
 log = logging.getLogger(__name__)
 
 
-def _local_path(path: Any) -> str | None:
+def _local_path(path: DataPath) -> str | None:
     """The local filesystem path of `path` (a `pathlib.Path` or a `file://` ObjectStoragePath),
     None for other stores."""
     protocol = getattr(path, "protocol", "")
@@ -52,7 +58,7 @@ def _local_path(path: Any) -> str | None:
 
 
 @contextlib.contextmanager
-def day_lock(data_root: Any, day: date) -> Iterator[bool]:
+def day_lock(data_root: DataPath, day: date) -> Iterator[bool]:
     """Exclusive lock on the day's partition for local roots (True); a no-op elsewhere (False)."""
     local = _local_path(layout.anomalies_lock(data_root, day))
     if local is None:
@@ -72,13 +78,13 @@ def day_lock(data_root: Any, day: date) -> Iterator[bool]:
 
 @dataclass
 class PartitionWrite:
-    path: Any
+    path: DataPath
     rows: pd.DataFrame  # every row of the day now in the partition
     removed: set[str] = field(default_factory=set)  # regions the run dropped from the file
     version_ms: int = 0  # external version for the run's index actions
 
 
-def _read(path: Any) -> pd.DataFrame:
+def _read(path: DataPath) -> pd.DataFrame:
     with path.open("rb") as handle:
         return pd.read_parquet(handle)
 
@@ -89,7 +95,7 @@ def _normalised(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_partition(
-    data_root: Any, day: date, rows: pd.DataFrame, regions: Iterable[str] | None = None
+    data_root: P, day: date, rows: pd.DataFrame, regions: Iterable[str] | None = None
 ) -> PartitionWrite:
     """Write the day's rows: replace the whole day (`regions` empty or None) or only the rows
     of `regions` (the other regions' rows of the existing file are kept)."""
@@ -131,9 +137,9 @@ def write_partition(
     return PartitionWrite(path=final, rows=new, removed=removed, version_ms=version_ms)
 
 
-def index_actions(rows: pd.DataFrame, computed_at_ms: int, index: str = "anomalies") -> list[dict[str, Any]]:
+def index_actions(rows: pd.DataFrame, computed_at_ms: int, index: str = "anomalies") -> list[Action]:
     """Bulk actions for the `anomalies` index: one per row, `_id = region|date`."""
-    actions = []
+    actions: list[Action] = []
     for row in rows.loc[:, list(COLUMNS)].to_dict("records"):
         source = {**row, "score": float(row["score"]), "is_anomaly": bool(row["is_anomaly"])}
         source["@timestamp"] = row["date"]
@@ -143,9 +149,7 @@ def index_actions(rows: pd.DataFrame, computed_at_ms: int, index: str = "anomali
     return actions
 
 
-def delete_actions(
-    regions: Iterable[str], day: date, computed_at_ms: int, index: str = "anomalies"
-) -> list[dict[str, Any]]:
+def delete_actions(regions: Iterable[str], day: date, computed_at_ms: int, index: str = "anomalies") -> list[Action]:
     """Deletes (external version `computed_at_ms`) of the regions' documents of the day."""
     return [
         {
@@ -159,13 +163,12 @@ def delete_actions(
     ]
 
 
-def indexed_regions(client: Any, index: str, day: date, page: int = 1000) -> set[str]:
+def indexed_regions(client: Elasticsearch, index: str, day: date, page: int = 1000) -> set[str]:
     """Regions with a document of `day` in the index (paged with search_after; no
     _delete_by_query needed). Raises when the cluster cannot answer."""
     found: set[str] = set()
-    after = None
+    after = None  # not sent while None
     while True:
-        extra = {"search_after": after} if after is not None else {}
         response = client.search(
             index=index,
             query={"term": {"date": day.isoformat()}},
@@ -173,7 +176,7 @@ def indexed_regions(client: Any, index: str, day: date, page: int = 1000) -> set
             size=page,
             sort=[{"region": "asc"}],
             ignore_unavailable=True,
-            **extra,
+            search_after=after,
         )
         hits = response["hits"]["hits"]
         found.update(h["_id"].rsplit("|", 1)[0] for h in hits)

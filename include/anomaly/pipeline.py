@@ -12,14 +12,65 @@ from __future__ import annotations
 import logging
 import os
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from include.anomaly.partition import PartitionSummary
 from include.state import state_dir
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+    from include.anomaly.layout import DataPath
+
+
+class ExtractReport(PartitionSummary):
+    """What `extract` found: the partition's report, the regions to score and those that cannot
+    be, and (`staged`, a `layout.Staged.reference`) where their region-days were staged."""
+
+    regions: list[str]
+    unscorable: dict[str, str]
+    staged: dict[str, str]
+
+
+class ModelReport(TypedDict):
+    """The registry version `choose_model` picked for the day, and what it knows."""
+
+    name: str  # the registered model's name
+    version: str
+    train_start: str
+    train_end: str
+    trained_now: bool
+    champion: bool
+    regions: list[str]  # the regions it was trained on
+    false_alarm_rate: float  # the rate its threshold was calibrated to
+
+
+class DetectOutput(TypedDict):
+    """One detect shard's result."""
+
+    rows: list[dict[str, Any]]  # one per scored region (persist.COLUMNS)
+    unscorable: dict[str, str]  # region -> why it was not scored
+    imputed_hours: int  # scored hours that were filled in by interpolation
+    false_alarm_rate: float
+    score_threshold: float
+
+
+class PersistReport(TypedDict):
+    """Where the day's rows went: the partition file, and the index (or the spool)."""
+
+    path: str
+    rows: int  # rows this run wrote
+    partition_rows: int  # rows of the day now in the file
+    anomalies: int
+    deleted: list[str]  # regions whose rows the run removed
+    indexed: int
+    spooled: int
+
 
 log = logging.getLogger(__name__)
 
 
-def data_root() -> Any:
+def data_root() -> ObjectStoragePath:
     from airflow.sdk import ObjectStoragePath
 
     default = (state_dir() / "data").resolve().as_uri()
@@ -34,7 +85,7 @@ def resolve_day(param_date: str | None, data_interval_start: datetime | None, ru
     return (run_after - timedelta(days=1)).date()
 
 
-def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dict[str, Any]:
+def extract(day: date, regions: list[str] | None, root: DataPath, run_id: str) -> ExtractReport:
     """Validate the day's partition and stage its region-days for the detect shards; returns
     the validation report, the regions to score and, under `staged`, the staged files'
     locations (`layout.Staged.reference`) that `detect` and `persist` take from it.
@@ -82,7 +133,7 @@ def extract(day: date, regions: list[str] | None, root: Any, run_id: str) -> dic
     }
 
 
-def choose_model(day: date, retrain: bool, root: Any) -> dict[str, Any]:
+def choose_model(day: date, retrain: bool, root: DataPath) -> ModelReport:
     from include.anomaly.history import load_history
     from include.anomaly.registry import select_or_train
     from include.anomaly.settings import PipelineSettings
@@ -108,7 +159,7 @@ def choose_model(day: date, retrain: bool, root: Any) -> dict[str, Any]:
     }
 
 
-def regions_to_score(found: dict[str, Any], model_regions: list[str], requested: list[str] | None) -> list[str]:
+def regions_to_score(found: ExtractReport, model_regions: list[str], requested: list[str] | None) -> list[str]:
     """Every region the detect step must account for: the scorable ones, the unscorable ones
     and, when no regions were requested, the model's regions that sent no data at all, so
     `details.failed_predictions` counts a region that went silent instead of forgetting it."""
@@ -127,11 +178,11 @@ def shards(regions: list[str], shard_size: int) -> list[list[str]]:
 def detect(
     day: date,
     regions: list[str],
-    model: dict[str, Any],
+    model: ModelReport,
     false_alarm_rate: float | None,
     staged: dict[str, str],
     run_id: str,
-) -> dict:
+) -> DetectOutput:
     """Score `regions` of `day` with the chosen registry version against each region's recent days,
     read from the files `extract` staged (`staged`: its reference); rows, what could not be scored,
     and how many of the scored hours were filled in by interpolation (`imputed_hours`: a score
@@ -167,8 +218,12 @@ def detect(
 
 
 def persist(
-    day: date, shard_outputs: list[dict], root: Any, staged: dict[str, str], regions: list[str] | None = None
-) -> dict[str, Any]:
+    day: date,
+    shard_outputs: list[DetectOutput],
+    root: DataPath,
+    staged: dict[str, str],
+    regions: list[str] | None = None,
+) -> PersistReport:
     """Write the day's rows (only `regions`' rows when a subset is given, else the whole day)
     to the partition and the index; documents of regions the run no longer has are deleted.
     Then the files `extract` staged (`staged`: its reference) are removed."""

@@ -40,13 +40,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from include.anomaly import mlflow_store
 from include.anomaly.detector import STATE_VERSION, Detector, train_detector
 from include.anomaly.settings import PipelineSettings, model_name
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +114,7 @@ def _missing(exc: BaseException) -> bool:
     return getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
 
 
-def _versions(client: Any, name: str) -> list[Any]:
+def _versions(client: MlflowClient, name: str) -> list[ModelVersion]:
     """All versions of `name`; [] only when the registered model does not exist yet."""
     try:
         return list(client.search_model_versions(f"name='{name}'"))
@@ -120,11 +124,11 @@ def _versions(client: Any, name: str) -> list[Any]:
         raise _fail("search_model_versions", name, exc) from exc
 
 
-def _trigger(version: Any) -> str:
+def _trigger(version: ModelVersion) -> str:
     return version.tags.get(TRIGGER_TAG, CADENCE)
 
 
-def _settled_versions(client: Any, name: str) -> list[Any]:
+def _settled_versions(client: MlflowClient, name: str) -> list[ModelVersion]:
     """Versions, after waiting (up to SETTLE_SECONDS) for recent ones still missing `trigger`."""
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
@@ -138,28 +142,28 @@ def _settled_versions(client: Any, name: str) -> list[Any]:
         time.sleep(0.25)
 
 
-def _window(version: Any) -> tuple[str | None, str | None, str]:
+def _window(version: ModelVersion) -> tuple[str | None, str | None, str]:
     return version.tags.get("train_start"), version.tags.get("train_end"), _trigger(version)
 
 
-def _train_end(version: Any) -> date | None:
+def _train_end(version: ModelVersion) -> date | None:
     value = version.tags.get("train_end")
     return date.fromisoformat(value) if value else None
 
 
-def _rank(version: Any) -> tuple[date, int]:
+def _rank(version: ModelVersion) -> tuple[date, int]:
     """Later training window first, then the earlier registration (the one dedupe keeps)."""
     return _train_end(version) or date.min, -int(version.version)
 
 
-def newest_usable(versions: list[Any], day: date) -> Any | None:
+def newest_usable(versions: list[ModelVersion], day: date) -> ModelVersion | None:
     """The cadence version trained on the latest window ending on or before `day` (ties: the
     lowest version number). Retrain versions are never chosen here."""
     usable = [v for v in versions if _trigger(v) == CADENCE and (end := _train_end(v)) is not None and end <= day]
     return max(usable, key=_rank, default=None)
 
 
-def retrain_version(versions: list[Any], day: date, start: date) -> Any | None:
+def retrain_version(versions: list[ModelVersion], day: date, start: date) -> ModelVersion | None:
     """The retrain version of `day` trained on [start, day), if one was registered."""
     mine = [
         v
@@ -171,7 +175,7 @@ def retrain_version(versions: list[Any], day: date, start: date) -> Any | None:
     return min(mine, key=lambda v: int(v.version), default=None)
 
 
-def _dedupe(client: Any, name: str, version: Any) -> Any:
+def _dedupe(client: MlflowClient, name: str, version: ModelVersion) -> ModelVersion:
     """The winner among versions of `version`'s window and trigger: the lowest number. A loser
     deletes its own version."""
     group = [v for v in _settled_versions(client, name) if _window(v) == _window(version)]
@@ -186,7 +190,7 @@ def _dedupe(client: Any, name: str, version: Any) -> Any:
     return version
 
 
-def register(detector: Detector, name: str, params: dict[str, Any]) -> Any:
+def register(detector: Detector, name: str, params: dict[str, Any]) -> ModelVersion:
     """Log the detector in a run of the pipeline's experiment and register it as a version."""
     import mlflow
     from mlflow import MlflowClient
@@ -221,7 +225,7 @@ def register(detector: Detector, name: str, params: dict[str, Any]) -> Any:
     return client.get_model_version(name, version.version)
 
 
-def load(name: str, version: Any) -> Detector:
+def load(name: str, version: ModelVersion) -> Detector:
     import mlflow
 
     forest = mlflow.sklearn.load_model(f"models:/{name}/{version.version}")
@@ -229,7 +233,7 @@ def load(name: str, version: Any) -> Detector:
     return Detector.from_state(forest, state)
 
 
-def _champion(client: Any, name: str) -> Any | None:
+def _champion(client: MlflowClient, name: str) -> ModelVersion | None:
     """The version `champion` points at; None only when the model or the alias does not exist."""
     try:
         aliases = client.get_registered_model(name).aliases
@@ -246,11 +250,11 @@ def _champion(client: Any, name: str) -> Any | None:
         raise _fail(f"get_model_version {current} (champion)", name, exc) from exc
 
 
-def _key(version: Any) -> tuple[date, int]:
+def _key(version: ModelVersion) -> tuple[date, int]:
     return _train_end(version) or date.min, int(version.version)
 
 
-def _move_champion(client: Any, name: str, version: Any) -> bool:
+def _move_champion(client: MlflowClient, name: str, version: ModelVersion) -> bool:
     """Point `champion` at `version` unless the champion was trained on a later window."""
     current = _champion(client, name)
     if current is not None and _key(current) > _key(version):
@@ -285,8 +289,8 @@ def select_or_train(
         anchor = day if retrain else anchor_date(day, retrain_every_days)
         start = anchor - timedelta(days=window_days)
         chosen = retrain_version(versions, day, start) if retrain else newest_usable(versions, day)
-        trained_now = chosen is None or _train_end(chosen) < anchor
-        if trained_now:
+        trained_now = chosen is None or (_train_end(chosen) or date.min) < anchor
+        if chosen is None or trained_now:
             history = load_history(start, anchor)
             days_found = len({d for _, d in history})
             if days_found < min_training_days:

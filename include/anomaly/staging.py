@@ -16,13 +16,16 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from include.anomaly import layout
 from include.anomaly.partition import NO_READINGS, RegionDays
+
+if TYPE_CHECKING:
+    from include.anomaly.layout import DataPath, P
 
 HOURS = [f"h{hour:02d}" for hour in range(24)]
 STALE_AFTER_S = 2 * 24 * 3600
@@ -34,7 +37,7 @@ class StagedDataMissing(FileNotFoundError):
     """The run's staged region-days are gone; retrying `detect` alone cannot bring them back."""
 
 
-def write_recent_days(path: Any, recent: dict[tuple[str, date], np.ndarray]) -> None:
+def write_recent_days(path: DataPath, recent: dict[tuple[str, date], np.ndarray]) -> None:
     """The scorable region-days before the run's day that the detector takes each region's recent
     level and shape from (read once by `extract`, like the day itself)."""
     keys = sorted(recent)
@@ -46,7 +49,7 @@ def write_recent_days(path: Any, recent: dict[tuple[str, date], np.ndarray]) -> 
         table.to_parquet(handle, index=False)
 
 
-def read_recent_days(path: Any, regions: list[str]) -> dict[str, dict[date, np.ndarray]]:
+def read_recent_days(path: DataPath, regions: list[str]) -> dict[str, dict[date, np.ndarray]]:
     if not path.exists():
         raise StagedDataMissing(f"{path}: the recent days this run staged are gone; clear the run from `extract`")
     with path.open("rb") as handle:
@@ -59,7 +62,7 @@ def read_recent_days(path: Any, regions: list[str]) -> dict[str, dict[date, np.n
     return recent
 
 
-def write_region_days(path: Any, found: RegionDays) -> None:
+def write_region_days(path: DataPath, found: RegionDays) -> None:
     """Scorable regions with their 24 values, unscorable ones with the reason (values empty)."""
     scorable = pd.DataFrame(found.values, columns=HOURS).assign(
         region=found.regions,
@@ -76,7 +79,7 @@ def write_region_days(path: Any, found: RegionDays) -> None:
         table[["region", *HOURS, "imputed_hours", "unscorable_reason"]].to_parquet(handle, index=False)
 
 
-def read_region_days(path: Any, regions: list[str]) -> RegionDays:
+def read_region_days(path: DataPath, regions: list[str]) -> RegionDays:
     """The staged rows of `regions`; a region absent from the day's data is unscorable."""
     if not path.exists():
         raise StagedDataMissing(
@@ -96,13 +99,13 @@ def read_region_days(path: Any, regions: list[str]) -> RegionDays:
     )
 
 
-def remove_staged(staged: layout.Staged) -> None:
+def remove_staged(staged: layout.Staged[P]) -> None:
     for path in (staged.region_days, staged.recent_days):
         if path.exists():
             path.unlink()
 
 
-def _remove_stale(keep: Any) -> None:
+def _remove_stale(keep: DataPath) -> None:
     """Best effort: drop other runs' files of the day older than STALE_AFTER_S (runs that
     failed before `persist`); a store without modification times keeps them."""
     for other in keep.parent.iterdir():
