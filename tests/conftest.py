@@ -1,86 +1,36 @@
-"""Session-wide isolation and the real services tests share.
+"""The real services tests share, and each directory's marker.
 
-Each test session gets its own AIRFLOW_HOME (a migrated SQLite metadata DB) and its own MLflow
-store, set here before anything imports Airflow or MLflow, so tests never touch a developer's
-`.state/` nor a running scheduler's database. Elasticsearch is the real local node
+`tests/session` isolates the session (its own AIRFLOW_HOME, MLflow store, data root and index
+prefix) when it is imported, first thing here. Elasticsearch is the real local node
 (`scripts/elasticsearch.sh start`, done by `make test`); tests use their own unique indices.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
-if "airflow" in sys.modules:
-    raise RuntimeError(
-        "Airflow was imported before tests/conftest.py could isolate AIRFLOW_HOME; "
-        "its settings would point at a developer's database. Find the early import (plugins, "
-        "pyproject filterwarnings) and remove it."
-    )
+from tests.session import ES_PORT, ES_URL, PROJECT_ROOT, SESSION_DIR, SESSION_INDEX_PREFIX
+from tests.support import delete_indices
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
-SESSION_DIR = Path(tempfile.mkdtemp(prefix="airflow-anomaly-tests-"))
-SESSION_INDEX_PREFIX = f"th-session-{uuid.uuid4().hex[:10]}"
+# The marker of every test under each directory of tests/ (`-m "not e2e"` skips the live scheduler).
+MARKER_BY_DIRECTORY = {"unit": "unit", "dags": "unit", "integration": "integration", "e2e": "e2e"}
 
-os.environ.update(
-    {
-        "AIRFLOW_HOME": str(SESSION_DIR / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # dag.test() only runs DAGs it finds in a configured bundle: the project's DAGs plus
-        # the test DAGs (which fail on purpose and so must never be in dags/).
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
-            [
-                {
-                    "name": name,
-                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                    "kwargs": {"path": path},
-                }
-                for name, path in (
-                    ("dags-folder", str(PROJECT_ROOT / "dags")),
-                    ("test-dags", str(PROJECT_ROOT / "tests" / "test_dags")),
-                )
-            ]
-        ),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{SESSION_DIR / 'mlflow' / 'mlflow.db'}",
-        "STATE_DIR": str(SESSION_DIR),
-        # Task-health documents of this session never mix with a developer's task-health-*.
-        "TASK_HEALTH_INDEX_PREFIX": SESSION_INDEX_PREFIX,
-        "ANOMALIES_INDEX": f"{SESSION_INDEX_PREFIX}_anomalies",  # not matched by `<prefix>-*`
-        "DATA_ROOT": (SESSION_DIR / "data").as_uri(),
-        # One key for this process and its subprocesses: whichever creates airflow.cfg first
-        # must not leave the others unable to decrypt connection extras.
-        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
-    }
-)
-os.environ.pop("MLFLOW_ARTIFACT_ROOT", None)
-ES_PORT = int(os.environ.get("ES_PORT", "9200"))
-ES_URL = f"http://127.0.0.1:{ES_PORT}"
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        directory = item.path.relative_to(PROJECT_ROOT / "tests").parts[0]
+        item.add_marker(MARKER_BY_DIRECTORY[directory])
 
 
 _USED_ELASTICSEARCH = False
-
-
-def delete_indices(es, pattern: str) -> None:
-    """Delete the indices and index templates matching `pattern` (the cluster refuses wildcard
-    deletes of indices, so they are listed and named)."""
-    names = list(es.indices.get(index=pattern, allow_no_indices=True))
-    if names:
-        es.indices.delete(index=",".join(names))
-    es.options(ignore_status=404).indices.delete_index_template(name=pattern)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

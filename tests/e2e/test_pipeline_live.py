@@ -14,9 +14,7 @@ import pytest
 
 from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, region_names, write_days
-from tests.e2e.conftest import BASE, E2E_PREFIX
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.live import BASE, E2E_PREFIX
 
 REGIONS = region_names(4)
 FIRST = date(2026, 3, 2)

@@ -8,10 +8,8 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.conftest import E2E_PASSWORD, E2E_PREFIX
-from tests.integration.task_health.test_lifecycle_documents import EXPECTED
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.live import E2E_PASSWORD, E2E_PREFIX
+from tests.integration.task_health.dags import LIFECYCLE_DOCUMENTS
 
 
 def documents_of_run(es, run_id: str, expected: int, timeout: float = 60) -> list[dict]:
@@ -39,9 +37,9 @@ def live_runs(live_airflow):
 def test_a_scheduled_run_writes_exactly_the_expected_documents(live_runs, es) -> None:
     runs, states = live_runs
     assert states["th_lifecycle"] == "failed"
-    docs = documents_of_run(es, runs["th_lifecycle"], expected=sum(EXPECTED.values()))
+    docs = documents_of_run(es, runs["th_lifecycle"], expected=sum(LIFECYCLE_DOCUMENTS.values()))
     got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
-    assert got == EXPECTED
+    assert got == LIFECYCLE_DOCUMENTS
     [summary] = [d for d in docs if d["event"] == "dag_run"]
     assert summary["dag_run"]["task_states"]["success"] == 3
     assert summary["dag_run"]["task_states"]["failed"] == 1

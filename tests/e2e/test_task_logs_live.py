@@ -15,10 +15,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.e2e.conftest import BASE, E2E_PASSWORD, E2E_TASK_LOGS_INDEX
+from tests.e2e.live import BASE, E2E_PASSWORD, E2E_TASK_LOGS_INDEX
 from tests.test_dags.task_logs_es import DAG_ID, MARKER
-
-pytestmark = pytest.mark.e2e
 
 
 def log_id_of(run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> str:

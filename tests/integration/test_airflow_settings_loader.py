@@ -9,12 +9,7 @@ import subprocess
 import sys
 import uuid
 
-import pytest
-
-from tests.conftest import ES_PORT
-
-pytestmark = pytest.mark.integration
-
+from tests.session import ES_PORT
 
 RESOLVE_CONNECTION = """
 import json

@@ -16,8 +16,6 @@ from include.anomaly.persist import index_actions
 from include.delivery.settings import DeliverySettings
 from include.delivery.shippers import new_shipper
 
-pytestmark = pytest.mark.integration
-
 DAY = date(2026, 2, 10)
 
 
@@ -37,8 +35,8 @@ def rows(run_id: str, score: float) -> pd.DataFrame:
 
 @pytest.fixture
 def anomalies_index(es, monkeypatch, tmp_path):
-    from tests.conftest import ES_PORT
-    from tests.integration.task_health.conftest import connection_json
+    from tests.session import ES_PORT
+    from tests.support import connection_json
 
     index = f"test-anomalies-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(ES_PORT))
@@ -118,7 +116,7 @@ def test_full_subset_full_runs_leave_the_index_equal_to_the_partition(anomalies_
 
 def test_deletes_made_while_the_cluster_is_down_are_replayed(anomalies_index, es, tmp_path, monkeypatch) -> None:
     from include.anomaly.pipeline import persist
-    from tests.integration.task_health.conftest import connection_json
+    from tests.support import connection_json
 
     root = tmp_path / "data"
     persist(DAY, day_output(["r-a", "r-b", "r-c"], "full-1"), root, nothing_staged(root, "full-1"))

@@ -15,8 +15,6 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "elasticsearch.sh"
 PORT = int(os.environ.get("ES_SCRIPT_TEST_PORT", "9251"))
 
-pytestmark = pytest.mark.integration
-
 
 def run_script(command: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ES_PORT": str(PORT)}

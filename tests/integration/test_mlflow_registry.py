@@ -8,11 +8,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
-import pytest
 
 from include.anomaly import mlflow_store
-
-pytestmark = pytest.mark.integration
 
 
 def test_isolation_forest_round_trip_through_the_registry() -> None:

@@ -20,8 +20,6 @@ import pytest
 from include.anomaly import mlflow_store, registry
 from include.anomaly.demo_data import DemoConfig, region_day, region_names
 
-pytestmark = pytest.mark.integration
-
 REGIONS = region_names(4)
 CALLS: list[tuple[date, date]] = []
 

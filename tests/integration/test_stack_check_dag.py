@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import SESSION_INDEX_PREFIX
-
-pytestmark = pytest.mark.integration
+from tests.session import SESSION_INDEX_PREFIX
+from tests.support import state_of, task_states
 
 
 def test_stack_check_succeeds_against_real_services(loaded_settings, es) -> None:
     """Inside a task, `elasticsearch_default` comes from the metadata DB the loader filled."""
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils.state import DagRunState, TaskInstanceState
 
     dag = DagBag().get_dag("stack_check")
     run = dag.test()
-    assert run.state == DagRunState.SUCCESS
+    assert state_of(run) == "success"
+    assert task_states(run) == {("elasticsearch", -1): "success", ("mlflow", -1): "success"}
     results = {ti.task_id: ti for ti in run.get_task_instances()}
-    assert {tid: ti.state for tid, ti in results.items()} == {
-        "elasticsearch": TaskInstanceState.SUCCESS,
-        "mlflow": TaskInstanceState.SUCCESS,
-    }
     es_result = results["elasticsearch"].xcom_pull(task_ids="elasticsearch")
     assert es_result["status"] in {"green", "yellow"} and es_result["nodes"] == 1
 

@@ -4,18 +4,15 @@ registry and Elasticsearch), shared by the modules that check what it left behin
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from include.anomaly.demo_data import DemoConfig, region_names, write_days
-
-DAY = date(2026, 2, 25)  # a Wednesday with one labelled anomaly (region-000, noise burst)
-REGIONS = region_names(6)
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-MODEL_NAME = "pipeline-test-model"
+from include.anomaly.demo_data import DemoConfig, write_days
+from tests.integration.pipeline.scenario import DAY, MODEL_NAME, REGIONS
+from tests.session import PROJECT_ROOT
 
 
 @pytest.fixture(scope="session")

@@ -26,8 +26,7 @@ import pytest
 
 from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, day_frames, region_names, write_days
-
-pytestmark = pytest.mark.integration
+from tests.support import state_of, task_states
 
 DAY = date(2026, 3, 4)
 REGIONS = region_names(4)
@@ -215,7 +214,7 @@ def run_case(dag, data_root: Path, name: str):
 
 
 def health_documents(es, run_id: str) -> list[dict]:
-    from tests.conftest import SESSION_INDEX_PREFIX
+    from tests.session import SESSION_INDEX_PREFIX
 
     es.indices.refresh(index=f"{SESSION_INDEX_PREFIX}-*")
     hits = es.search(index=f"{SESSION_INDEX_PREFIX}-*", size=500, query={"term": {"airflow.run_id": run_id}})
@@ -236,10 +235,10 @@ def test_bad_input_has_its_documented_outcome(name, pipeline, data_root, es) -> 
 
 def assert_fails(outcome: Fails, run, tis, docs) -> None:
     extract = tis[("extract", -1)]
-    assert str(run.state).endswith("failed") and str(extract.state).endswith("failed")
+    assert state_of(run) == "failed" and state_of(extract) == "failed"
     assert extract.try_number == outcome.tries
     for task in ("choose_model", "make_shards", "detect", "persist"):
-        assert str(tis[(task, -1)].state).endswith("upstream_failed"), task
+        assert state_of(tis[(task, -1)]) == "upstream_failed", task
     mine = [d for d in docs if d["event"] == "task_execution" and d["airflow"]["task_id"] == "extract"]
     failed = [d for d in mine if d["status"] == "failed"]
     assert len(failed) == 1 and failed[0]["log_level"] == "ERROR", mine
@@ -249,8 +248,7 @@ def assert_fails(outcome: Fails, run, tis, docs) -> None:
 
 
 def assert_scores(outcome: Scores, run, tis, docs, data_root: Path) -> None:
-    states = {k: str(ti.state) for k, ti in tis.items()}
-    assert str(run.state).endswith("success"), states
+    assert state_of(run) == "success", task_states(run)
     report = tis[("extract", -1)].xcom_pull(task_ids="extract")
     assert report["bad_rows"] == outcome.bad_rows
 

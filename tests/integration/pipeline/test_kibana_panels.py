@@ -24,10 +24,9 @@ from include.kibana.queries import (
     only_layer,
     panel_search,
 )
-from tests.conftest import SESSION_INDEX_PREFIX
-from tests.integration.pipeline.conftest import DAY, PROJECT_ROOT
-
-pytestmark = pytest.mark.integration
+from tests.integration.pipeline.scenario import DAY
+from tests.session import PROJECT_ROOT, SESSION_INDEX_PREFIX
+from tests.support import state_of
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +87,7 @@ PANEL_INDEXES = [
 
 
 def test_the_runs_left_what_the_panels_show(pipeline_run, failing_run) -> None:
-    assert str(pipeline_run.state).endswith("success") and str(failing_run.state).endswith("failed")
+    assert state_of(pipeline_run) == "success" and state_of(failing_run) == "failed"
 
 
 @pytest.mark.parametrize("panel_index", PANEL_INDEXES)

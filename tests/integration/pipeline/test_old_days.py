@@ -14,8 +14,7 @@ import pytest
 from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, region_names, write_days
 from scripts.demo_pipeline import EXPECTED_TASKS, run_problems, task_label
-
-pytestmark = pytest.mark.integration
+from tests.support import state_of
 
 DAY = date(2025, 6, 28)  # far from the other tests' days (2026)
 REGIONS = region_names(3)
@@ -36,10 +35,10 @@ def test_a_2025_day_runs_every_task_and_writes_its_partition(pipeline_dag, old_d
         logical_date=datetime.combine(DAY, time.min, tzinfo=UTC), run_conf={"date": DAY.isoformat(), "shard_size": 2}
     )
     tis = run.get_task_instances()
-    states = {task_label(ti): str(getattr(ti.state, "value", ti.state)) for ti in tis}
+    states = {task_label(ti): state_of(ti) for ti in tis}
     assert {ti.task_id for ti in tis} == set(EXPECTED_TASKS), states
     assert set(states.values()) == {"success"}, states
-    assert str(getattr(run.state, "value", run.state)) == "success"
+    assert state_of(run) == "success"
     persisted = run.get_task_instance("persist").xcom_pull(task_ids="persist")
     assert run_problems(DAY, states, persisted) == []
 

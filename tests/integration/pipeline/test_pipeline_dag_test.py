@@ -17,15 +17,15 @@ from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, region_day
 from include.anomaly.evaluation import quality
 from include.anomaly.registry import anchor_date
-from tests.integration.pipeline.conftest import DAY, MODEL_NAME, PROJECT_ROOT, REGIONS
-
-pytestmark = pytest.mark.integration
+from tests.integration.pipeline.scenario import DAY, MODEL_NAME, REGIONS
+from tests.session import PROJECT_ROOT
+from tests.support import state_of, task_states
 
 
 def test_the_run_succeeds_and_every_task_ran(pipeline_run) -> None:
-    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in pipeline_run.get_task_instances()}
-    assert str(pipeline_run.state) in {"success", "DagRunState.SUCCESS"}, states
-    assert {k for k, v in states.items() if "success" not in v} == set()
+    states = task_states(pipeline_run)
+    assert state_of(pipeline_run) == "success", states
+    assert {k for k, v in states.items() if v != "success"} == set()
     assert [k for k in states if k[0] == "detect"] == [("detect", 0), ("detect", 1)], "6 regions in shards of 4"
 
 
@@ -71,7 +71,7 @@ def test_extract_hands_the_staged_files_to_detect_and_persist(pipeline_dag, pipe
 def test_documents_in_elasticsearch(pipeline_run, es) -> None:
     from mlflow import MlflowClient
 
-    from tests.conftest import SESSION_INDEX_PREFIX
+    from tests.session import SESSION_INDEX_PREFIX
 
     index = os.environ["ANOMALIES_INDEX"]
     es.indices.refresh(index=index)
@@ -121,7 +121,7 @@ def evaluate_cli(*args: str) -> subprocess.CompletedProcess:
 def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_root, es) -> None:
     from mlflow import MlflowClient
 
-    from tests.conftest import SESSION_INDEX_PREFIX
+    from tests.session import SESSION_INDEX_PREFIX
 
     done = evaluate_cli("--start", DAY.isoformat(), "--end", (DAY + timedelta(days=1)).isoformat())
     assert done.returncode == 0, done.stderr

@@ -3,7 +3,6 @@ template and indices), its own spool directory and an `elasticsearch_default` co
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ES_PORT, delete_indices
+from tests.session import ES_PORT
+from tests.support import connection_json, delete_indices
 
 
 @dataclass
@@ -30,10 +30,6 @@ class TaskHealthTarget:
         self.es.indices.refresh(index=pattern)
         hits = self.es.search(index=pattern, size=10_000, query={"match_all": {}})["hits"]["hits"]
         return [{**h["_source"], "_id": h["_id"], "_index": h["_index"]} for h in hits]
-
-
-def connection_json(port: int, **fields: Any) -> str:
-    return json.dumps({"conn_type": "elasticsearch", "host": "localhost", "port": port, "schema": "http", **fields})
 
 
 @pytest.fixture(scope="module")

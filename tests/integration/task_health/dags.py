@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -72,6 +73,26 @@ class SlowScoreOperator(ScoreOperator):
 
         time.sleep(30)
         return super().run_model(context)
+
+
+# The documents one run of `lifecycle_dag` emits: (event, status, task_id, try_number) -> count.
+LIFECYCLE_DOCUMENTS = Counter(
+    {
+        ("task_execution", "started", "succeed", 1): 1,
+        ("task_execution", "completed", "succeed", 1): 1,
+        ("task_execution", "started", "fail", 1): 1,
+        ("task_execution", "failed", "fail", 1): 1,
+        ("task_execution", "started", "flaky", 1): 1,
+        ("task_execution", "up_for_retry", "flaky", 1): 1,
+        ("task_execution", "started", "flaky", 2): 1,
+        ("task_execution", "completed", "flaky", 2): 1,
+        ("task_execution", "started", "score", 1): 1,
+        ("task_execution", "completed", "score", 1): 1,
+        ("model_execution", "started", "score", 1): 1,
+        ("model_execution", "completed", "score", 1): 1,
+        ("dag_run", "failed", None, 1): 1,  # a run's try_number: 1 + times it was cleared
+    }
+)
 
 
 def timeout_dag(dag_id: str) -> DAG:

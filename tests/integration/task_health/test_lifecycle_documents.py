@@ -7,9 +7,8 @@ from collections import Counter
 
 import pytest
 
-from tests.integration.task_health.dags import load_dag
-
-pytestmark = pytest.mark.integration
+from tests.integration.task_health.dags import LIFECYCLE_DOCUMENTS, load_dag
+from tests.support import state_of
 
 CONTRACT_TYPES = {
     "@timestamp": "date",
@@ -44,23 +43,6 @@ CONTRACT_TYPES = {
     "airflow.operator": "keyword",
     "airflow.hostname": "keyword",
 }
-EXPECTED = Counter(
-    {
-        ("task_execution", "started", "succeed", 1): 1,
-        ("task_execution", "completed", "succeed", 1): 1,
-        ("task_execution", "started", "fail", 1): 1,
-        ("task_execution", "failed", "fail", 1): 1,
-        ("task_execution", "started", "flaky", 1): 1,
-        ("task_execution", "up_for_retry", "flaky", 1): 1,
-        ("task_execution", "started", "flaky", 2): 1,
-        ("task_execution", "completed", "flaky", 2): 1,
-        ("task_execution", "started", "score", 1): 1,
-        ("task_execution", "completed", "score", 1): 1,
-        ("model_execution", "started", "score", 1): 1,
-        ("model_execution", "completed", "score", 1): 1,
-        ("dag_run", "failed", None, 1): 1,  # a run's try_number: 1 + times it was cleared
-    }
-)
 
 
 def flatten(mapping: dict, prefix: str = "") -> dict[str, str]:
@@ -81,9 +63,9 @@ def run_documents(task_health, airflow_db):
 
 def test_exactly_the_expected_documents(run_documents) -> None:
     dag_run, docs = run_documents
-    assert str(getattr(dag_run.state, "value", dag_run.state)) == "failed"
+    assert state_of(dag_run) == "failed"
     got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
-    assert got == EXPECTED
+    assert got == LIFECYCLE_DOCUMENTS
     assert {d["airflow"]["run_id"] for d in docs} == {dag_run.run_id}
     assert len({d["_id"] for d in docs}) == len(docs)
 

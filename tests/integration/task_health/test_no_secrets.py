@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ES_PORT
-from tests.integration.task_health.conftest import connection_json
 from tests.integration.task_health.dags import load_dag
-
-pytestmark = pytest.mark.integration
+from tests.session import ES_PORT
+from tests.support import connection_json
 
 PASSWORD = f"pw-{secrets.token_hex(16)}"
 CLOSED_PORT = 9  # discard: nothing listens, connections are refused at once

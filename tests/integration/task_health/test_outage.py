@@ -16,11 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import delete_indices
-from tests.integration.task_health.conftest import connection_json
 from tests.integration.task_health.dags import load_dag
-
-pytestmark = pytest.mark.integration
+from tests.support import connection_json, delete_indices, state_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PORT = int(os.environ.get("ES_OUTAGE_TEST_PORT", "9252"))
@@ -77,7 +74,7 @@ def test_nothing_is_lost_while_elasticsearch_is_down(outage) -> None:
     from elasticsearch import Elasticsearch
 
     dag_run = load_dag("th_many_events").test()
-    assert str(getattr(dag_run.state, "value", dag_run.state)) == "success", "tasks must not fail because of ES"
+    assert state_of(dag_run) == "success", "tasks must not fail because of ES"
 
     spooled = [json.loads(line) for line in (outage.spool_dir / "spool.jsonl").read_text().splitlines()]
     assert len(spooled) == EXPECTED_EVENTS

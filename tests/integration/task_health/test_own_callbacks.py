@@ -9,8 +9,7 @@ from collections import Counter
 import pytest
 
 from tests.integration.task_health.dags import OWN_CALLBACKS_FILE, load_dag
-
-pytestmark = pytest.mark.integration
+from tests.support import state_of
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +25,7 @@ def run(task_health, airflow_db, tmp_path_factory):
 
 def test_the_dags_own_callbacks_ran_once_each(run) -> None:
     dag_run, own, _ = run
-    assert str(getattr(dag_run.state, "value", dag_run.state)) == "failed"
+    assert state_of(dag_run) == "failed"
     assert {c["run_id"] for c in own} == {dag_run.run_id}
     task_calls = Counter((c["kind"], c["task_id"]) for c in own if not c["kind"].startswith("run_"))
     assert task_calls == Counter(

@@ -6,12 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from include.task_health.document import AirflowRef, HealthEvent, build_document
 from include.task_health.emitter import current_shipper, ship_documents
-
-pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 1, 31, 23, 0, tzinfo=UTC)
 

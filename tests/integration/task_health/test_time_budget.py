@@ -14,8 +14,6 @@ from include.delivery.shipper import Shipper
 from include.delivery.spool import Spool
 from include.task_health.templates import task_health_template
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def silent_server() -> Iterator[int]:

@@ -1,0 +1,105 @@
+"""The live Airflow the e2e tests drive (`airflow standalone` in its own home and port) and
+the names they share: its URL, index prefix and connection password."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.session import ES_PORT, PROJECT_ROOT, SESSION_INDEX_PREFIX
+
+PORT = int(os.environ.get("AIRFLOW_E2E_PORT", "8799"))
+BASE = f"http://localhost:{PORT}"
+
+
+@dataclass
+class LiveAirflow:
+    home: Path
+    env: dict[str, str]
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(method, f"{BASE}/api/v2{path}", timeout=30, **kwargs)
+        assert response.ok, f"{method} {path}: {response.status_code} {response.text[:2000]}"
+        return response.json()
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = requests.get(f"{BASE}/api/v2/dags/{dag_id}", timeout=10)
+            if response.ok:
+                return
+            time.sleep(1)
+        raise AssertionError(f"DAG {dag_id} was not parsed within {timeout}s")
+
+    def trigger(self, dag_id: str, conf: dict | None = None, logical_date: str | None = None) -> str:
+        """Trigger as the UI/REST does; returns the run id."""
+        self.wait_for_dag(dag_id)
+        self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": logical_date, "conf": conf or {}})
+        return run["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if state in {"success", "failed"}:
+                return state
+            time.sleep(1)
+        raise AssertionError(f"run {run_id} of {dag_id} did not finish within {timeout}s")
+
+
+def healthy() -> bool:
+    try:
+        health = requests.get(f"{BASE}/api/v2/monitor/health", timeout=5).json()
+    except (requests.RequestException, ValueError):
+        return False
+    parts = [v for v in health.values() if isinstance(v, dict)]
+    return bool(parts) and all(p.get("status") == "healthy" for p in parts)
+
+
+E2E_PREFIX = f"th-e2e-{uuid.uuid4().hex[:10]}"
+E2E_PASSWORD = f"pw-{secrets.token_hex(16)}"
+E2E_TASK_LOGS_INDEX = f"{SESSION_INDEX_PREFIX}_airflow-logs"  # deleted with the session's indices
+REMOTE_LOGGING_KEYS = ("AIRFLOW__LOGGING__", "AIRFLOW__ELASTICSEARCH__")
+
+
+def task_logs_to_es_env(index: str) -> dict[str, str]:
+    """The Airflow settings `scripts/env.sh` exports with AIRFLOW_TASK_LOGS_TO_ES=true, taken from
+    the script itself so that the tests run what a developer switches on."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(REMOTE_LOGGING_KEYS)}
+    switched_on = {"AIRFLOW_TASK_LOGS_TO_ES": "true", "AIRFLOW_TASK_LOGS_INDEX": index, "ES_PORT": str(ES_PORT)}
+    result = subprocess.run(
+        ["bash", "-c", ". scripts/env.sh && env -0"],
+        env={**inherited, **switched_on},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pairs = (item.partition("=") for item in result.stdout.split("\0") if item)
+    return {key: value for key, _, value in pairs if key.startswith(REMOTE_LOGGING_KEYS)}
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the whole group (standalone's children too), SIGKILL what is left after 30 s."""
+    deadline = time.monotonic() + 30
+    sig = signal.SIGTERM
+    while True:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        process.poll()
+        if time.monotonic() > deadline:
+            sig = signal.SIGKILL
+        time.sleep(0.5)
+    process.wait()

@@ -1,0 +1,32 @@
+"""Helpers the tests share (import them from here, never from a conftest)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def state_of(thing: Any) -> str:
+    """The plain state ("success", "failed", "upstream_failed", …) of a DagRun or TaskInstance,
+    or of a state enum or string: one spelling for every run-state check."""
+    state = getattr(thing, "state", thing)
+    return str(getattr(state, "value", state))
+
+
+def task_states(run: Any) -> dict[tuple[str, int], str]:
+    """(task_id, map_index) -> plain state of every task instance of a DagRun."""
+    return {(ti.task_id, ti.map_index): state_of(ti) for ti in run.get_task_instances()}
+
+
+def connection_json(port: int, **fields: Any) -> str:
+    """An `elasticsearch_default` connection (AIRFLOW_CONN_… JSON) to the local node on `port`."""
+    return json.dumps({"conn_type": "elasticsearch", "host": "localhost", "port": port, "schema": "http", **fields})
+
+
+def delete_indices(es, pattern: str) -> None:
+    """Delete the indices and index templates matching `pattern` (the cluster refuses wildcard
+    deletes of indices, so they are listed and named)."""
+    names = list(es.indices.get(index=pattern, allow_no_indices=True))
+    if names:
+        es.indices.delete(index=",".join(names))
+    es.options(ignore_status=404).indices.delete_index_template(name=pattern)
