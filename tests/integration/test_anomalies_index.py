@@ -15,6 +15,8 @@ from include.anomaly.index import SPOOL_NAME, anomalies_shipper, anomalies_templ
 from include.anomaly.persist import index_actions
 from include.delivery.settings import DeliverySettings
 from include.delivery.shippers import new_shipper
+from tests.session import ES_PORT
+from tests.support import connection_json
 
 DAY = date(2026, 2, 10)
 
@@ -35,9 +37,6 @@ def rows(run_id: str, score: float) -> pd.DataFrame:
 
 @pytest.fixture
 def anomalies_index(es, monkeypatch, tmp_path):
-    from tests.session import ES_PORT
-    from tests.support import connection_json
-
     index = f"test-anomalies-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(ES_PORT))
     monkeypatch.setenv("TASK_HEALTH_SPOOL_DIR", str(tmp_path))
@@ -116,7 +115,6 @@ def test_full_subset_full_runs_leave_the_index_equal_to_the_partition(anomalies_
 
 def test_deletes_made_while_the_cluster_is_down_are_replayed(anomalies_index, es, tmp_path, monkeypatch) -> None:
     from include.anomaly.pipeline import persist
-    from tests.support import connection_json
 
     root = tmp_path / "data"
     persist(DAY, day_output(["r-a", "r-b", "r-c"], "full-1"), root, nothing_staged(root, "full-1"))

@@ -26,6 +26,7 @@ import pytest
 
 from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, day_frames, region_names, write_days
+from tests.session import SESSION_INDEX_PREFIX
 from tests.support import state_of, task_states
 
 DAY = date(2026, 3, 4)
@@ -214,11 +215,20 @@ def run_case(dag, data_root: Path, name: str):
 
 
 def health_documents(es, run_id: str) -> list[dict]:
-    from tests.session import SESSION_INDEX_PREFIX
-
     es.indices.refresh(index=f"{SESSION_INDEX_PREFIX}-*")
     hits = es.search(index=f"{SESSION_INDEX_PREFIX}-*", size=500, query={"term": {"airflow.run_id": run_id}})
     return [h["_source"] for h in hits["hits"]["hits"]]
+
+
+def indexed_imputed_hours(es, run_id: str) -> float:
+    """`details.imputed_hours` summed by the cluster (so: mapped, as Kibana needs it)."""
+    response = es.search(
+        index=f"{SESSION_INDEX_PREFIX}-*",
+        size=0,
+        query={"bool": {"filter": [{"term": {"airflow.run_id": run_id}}, {"term": {"event": "model_execution"}}]}},
+        aggs={"imputed": {"sum": {"field": "details.imputed_hours"}}},
+    )
+    return response["aggregations"]["imputed"]["value"]
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -231,6 +241,7 @@ def test_bad_input_has_its_documented_outcome(name, pipeline, data_root, es) -> 
         assert_fails(outcome, run, tis, docs)
     else:
         assert_scores(outcome, run, tis, docs, data_root)
+        assert indexed_imputed_hours(es, run.run_id) == outcome.imputed_hours
 
 
 def assert_fails(outcome: Fails, run, tis, docs) -> None:

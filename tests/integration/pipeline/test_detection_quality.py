@@ -16,15 +16,14 @@ import random
 import pytest
 
 from include.anomaly.quality import Sweep, misses, run_scenario
+from tests.session import ES_PORT
+from tests.support import connection_json
 
 FLOORS = {"f1": 0.75, "gain_over_baseline": 0.3, "recall_per_kind": 0.5, "false_alarms_per_day": 0.05}
 
 
 @pytest.mark.parametrize("scenario", ["demo", "seasonal_drift", "holidays"])
 def test_detection_quality_on_a_fresh_seed(scenario, tmp_path, monkeypatch, es_url) -> None:
-    from tests.session import ES_PORT
-    from tests.support import connection_json
-
     monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(ES_PORT))
     monkeypatch.setenv("TASK_HEALTH_SPOOL_DIR", str(tmp_path / "spool"))
     seed = random.SystemRandom().randrange(1, 10**6)

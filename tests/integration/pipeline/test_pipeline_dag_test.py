@@ -18,7 +18,7 @@ from include.anomaly.demo_data import DemoConfig, region_day
 from include.anomaly.evaluation import quality
 from include.anomaly.registry import anchor_date
 from tests.integration.pipeline.scenario import DAY, MODEL_NAME, REGIONS
-from tests.session import PROJECT_ROOT
+from tests.session import PROJECT_ROOT, SESSION_INDEX_PREFIX
 from tests.support import state_of, task_states
 
 
@@ -71,8 +71,6 @@ def test_extract_hands_the_staged_files_to_detect_and_persist(pipeline_dag, pipe
 def test_documents_in_elasticsearch(pipeline_run, es) -> None:
     from mlflow import MlflowClient
 
-    from tests.session import SESSION_INDEX_PREFIX
-
     index = os.environ["ANOMALIES_INDEX"]
     es.indices.refresh(index=index)
     ids = {
@@ -120,8 +118,6 @@ def evaluate_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_evaluation_is_logged_to_mlflow_and_elasticsearch(pipeline_run, demo_root, es) -> None:
     from mlflow import MlflowClient
-
-    from tests.session import SESSION_INDEX_PREFIX
 
     done = evaluate_cli("--start", DAY.isoformat(), "--end", (DAY + timedelta(days=1)).isoformat())
     assert done.returncode == 0, done.stderr
