@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("include.delivery")
 REPLAY_CHUNK = 500
+DESCRIBE_LIMIT = 500  # characters of an error in a warning
 
 
 class _Retryable(Exception):
@@ -60,7 +61,8 @@ class ShipResult:
 
 
 def describe(err: BaseException) -> str:
-    return str(redact(f"{type(err).__name__}: {str(err)[:500]}"))
+    """One line for a warning: masked first, then cut (a cut secret would no longer be recognised)."""
+    return redact(f"{type(err).__name__}: {err}")[:DESCRIBE_LIMIT]
 
 
 def _is_delete(action: Action) -> bool:

@@ -11,6 +11,7 @@ seed's meaning in every event kind, the model (`IsolationForest`); the MLflow re
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -103,13 +104,24 @@ def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def build_document(event: HealthEvent) -> dict[str, Any]:
-    """The JSON document for one event; every contract field is present (null when not known)."""
+def build_document(
+    event: HealthEvent, redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The JSON document for one event; every contract field is present (null when not known).
+    `redact` (the emitter passes the secrets masker) runs before `error_message` is cut to its
+    limit: cutting first could leave the head of a secret that the masker no longer recognises."""
+    doc = _full_document(event)
+    if redact is not None:
+        doc = redact(doc)
+    message = doc["error_message"]
+    if message is not None and len(message) > ERROR_MESSAGE_LIMIT:
+        doc["error_message"] = message[:ERROR_MESSAGE_LIMIT] + " …[truncated]"
+    return doc
+
+
+def _full_document(event: HealthEvent) -> dict[str, Any]:
     where, res = event.where, event.resources
     at = _iso(event.at)
-    message = event.error_message
-    if message is not None and len(message) > ERROR_MESSAGE_LIMIT:
-        message = message[:ERROR_MESSAGE_LIMIT] + " …[truncated]"
     return {
         "@timestamp": at,
         "timestamp": at,
@@ -133,7 +145,7 @@ def build_document(event: HealthEvent) -> dict[str, Any]:
             "failed_predictions": event.details.get("failed_predictions"),
             **{k: v for k, v in event.details.items() if k not in _SEED_DETAILS},
         },
-        "error_message": message,
+        "error_message": event.error_message,
         "error_type": event.error_type,
         "airflow": {
             "dag_id": where.dag_id,

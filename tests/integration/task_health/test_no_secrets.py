@@ -72,3 +72,25 @@ def test_a_secret_inside_a_rejected_document_reaches_no_file_or_log(task_health,
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("include.")]
     assert any("rejected" in line for line in ours)
     assert not [line for line in ours if PASSWORD in line]
+
+
+def test_a_secret_at_a_length_limit_is_masked_before_it_is_cut(task_health) -> None:
+    """The secret straddles the cut of `error_message` (8,000) and of a warning (500): masking
+    first leaves none of it; cutting first would leave its head, which no masker recognises."""
+    from airflow.sdk.log import mask_secret
+
+    from include.delivery.shipper import DESCRIBE_LIMIT, describe
+    from include.task_health.document import ERROR_MESSAGE_LIMIT, AirflowRef, HealthEvent
+    from include.task_health.emitter import emit
+
+    mask_secret(PASSWORD)
+    head = PASSWORD[:12]
+    message = "x" * (ERROR_MESSAGE_LIMIT - 6) + PASSWORD
+    ref = AirflowRef(dag_id="d", run_id="manual__secret_cut", task_id="t", try_number=1, map_index=-1)
+    shipped = emit(HealthEvent("task_execution", "failed", datetime.now(UTC), ref, "app", error_message=message))
+    assert shipped is not None and shipped.delivered == 1
+    [doc] = [d for d in task_health.documents() if d["airflow"]["run_id"] == "manual__secret_cut"]
+    assert head not in doc["error_message"] and "***" in doc["error_message"]
+
+    warning = describe(RuntimeError("y" * (DESCRIBE_LIMIT - 20) + PASSWORD))
+    assert head not in warning and "***" in warning and len(warning) <= DESCRIBE_LIMIT
