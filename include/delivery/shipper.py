@@ -29,9 +29,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from include.airflow_compat import redact
 from include.delivery.spool import Action, Spool
 from include.delivery.templates import IndexTemplate, ensure_template
+from include.redaction import redact
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch

@@ -44,7 +44,7 @@ def emit(*events: HealthEvent) -> ShipResult | None:
         settings = TaskHealthSettings.from_env()
         if not settings.enabled:
             return None
-        from include.airflow_compat import redact
+        from include.redaction import redact
 
         # Whatever a caller put into an event (error text, details, extra), no secret this
         # process knows of reaches Elasticsearch, the spool or the dead letters.

@@ -94,3 +94,29 @@ def test_a_secret_at_a_length_limit_is_masked_before_it_is_cut(task_health) -> N
 
     warning = describe(RuntimeError("y" * (DESCRIBE_LIMIT - 20) + PASSWORD))
     assert head not in warning and "***" in warning and len(warning) <= DESCRIBE_LIMIT
+
+
+def test_credentials_airflow_never_saw_are_masked_too(task_health, monkeypatch) -> None:
+    """A token in MLFLOW_TRACKING_URI, a Kibana API key in the environment and a URL with
+    credentials quoted in an error reach neither Elasticsearch nor the spool."""
+    from include.task_health.document import AirflowRef, HealthEvent
+    from include.task_health.emitter import emit
+
+    token, api_key, quoted = (f"{kind}-{secrets.token_hex(8)}" for kind in ("tok", "key", "url"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"https://ml-user:{token}@mlflow.invalid")
+    monkeypatch.setenv("KIBANA_API_KEY", api_key)
+    message = (
+        f"MlflowException: API request to https://ml-user:{token}@mlflow.invalid/api failed; "
+        f"kibana answered 401 for ApiKey {api_key}; retried via https://svc:{quoted}@proxy.invalid"
+    )
+    for label, port in (("reachable", ES_PORT), ("unreachable", CLOSED_PORT)):
+        monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(port))
+        monkeypatch.setenv("TASK_HEALTH_INDEX_PREFIX", f"{task_health.prefix}_env{label}")  # a shipper of its own
+        ref = AirflowRef(dag_id="d", run_id=f"manual__env_{label}", task_id="t", try_number=1, map_index=-1)
+        emit(HealthEvent("task_execution", "failed", datetime.now(UTC), ref, "app", error_message=message))
+    [doc] = [d for d in task_health.documents() if d["airflow"]["run_id"] == "manual__env_reachable"]
+    spooled = all_text_under(task_health.spool_dir)
+    assert "manual__env_unreachable" in spooled
+    for secret in (token, api_key, quoted):
+        assert secret not in doc["error_message"] and secret not in spooled
+    assert "https://svc:***@proxy.invalid" in doc["error_message"]
