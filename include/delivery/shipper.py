@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -29,8 +30,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from include.delivery.spool import Action, Spool
-from include.delivery.templates import IndexTemplate, ensure_template
+from include.delivery.spool import Action, BrokenLine, Spool
+from include.delivery.templates import IndexTemplate, TemplateError, ensure_template
 from include.redaction import redact
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("include.delivery")
 REPLAY_CHUNK = 500
+TEMPLATE_PROBLEM = "index_template"  # the spool's problem record of a refused template
 DESCRIBE_LIMIT = 500  # characters of an error in a warning
 
 
@@ -51,12 +53,14 @@ class ShipResult:
     spooled: int = 0
     dead_lettered: int = 0
     replayed: int = 0
+    lost: int = 0  # neither delivered nor kept: the spool could not be written (logged as an error)
 
     def __iadd__(self, other: ShipResult) -> ShipResult:
         self.delivered += other.delivered
         self.spooled += other.spooled
         self.dead_lettered += other.dead_lettered
         self.replayed += other.replayed
+        self.lost += other.lost
         return self
 
 
@@ -107,9 +111,14 @@ class Shipper:
     def ship(self, actions: list[Action], replay_after: bool = True) -> ShipResult:
         """Deliver, spool or dead-letter every action (the producer has redacted them)."""
         result = self._deliver(actions)
-        if result.spooled == 0 and replay_after and self.spool.pending_bytes():
-            # Catching up rides on a task's callback: bounded in count and in time.
-            result += self.replay(limit=self.replay_batch_limit, time_budget_s=self.budget_s)
+        if result.spooled or result.lost or not replay_after:
+            return result
+        try:
+            if self.spool.pending_bytes():
+                # Catching up rides on a task's callback: bounded in count and in time.
+                result += self.replay(limit=self.replay_batch_limit, time_budget_s=self.budget_s)
+        except OSError as err:
+            log.error("%s: the spool %s cannot be replayed (%s)", self.template.name, self.spool.path, describe(err))
         return result
 
     def replay(self, limit: int | None = None, time_budget_s: float | None = None) -> ShipResult:
@@ -148,13 +157,13 @@ class Shipper:
                 return False
             actions, broken, exhausted = self.spool.read_chunk(handle, room)
             for line in broken:
-                self.spool.dead_letter({"_raw": redact(line)}, None, "unparsable spool line")
-            total.dead_lettered += len(broken)
+                self._dead_letter({"_raw": redact(line)}, None, "unparsable spool line", total)
             outcome = self._deliver(actions)
             total.replayed += outcome.delivered
             total.spooled += outcome.spooled
             total.dead_lettered += outcome.dead_lettered
-            if outcome.spooled or exhausted:
+            total.lost += outcome.lost
+            if outcome.spooled or outcome.lost or exhausted:
                 return exhausted
 
     def install_template(self) -> bool:
@@ -162,7 +171,7 @@ class Shipper:
         if self._client is None:
             self._client = self._client_factory()
         written = ensure_template(self._client, self.template)
-        self._templates_ready = True
+        self._template_installed()
         return written
 
     def _client_ready(self, timeout_s: float) -> Elasticsearch:
@@ -172,8 +181,44 @@ class Shipper:
         client = self._client.options(request_timeout=timeout_s)
         if not self._templates_ready:
             ensure_template(client, self.template)
-            self._templates_ready = True
+            self._template_installed()
         return client
+
+    def _template_installed(self) -> None:
+        self._templates_ready = True
+        with contextlib.suppress(OSError):
+            self.spool.clear_problem(TEMPLATE_PROBLEM)
+
+    def _keep(self, actions: list[Action], result: ShipResult) -> None:
+        """Spool `actions`; a spool that cannot be written is an error in the log, never a raise."""
+        try:
+            self.spool.append(actions)
+            result.spooled += len(actions)
+        except OSError as err:
+            result.lost += len(actions)
+            log.error(
+                "%s: the spool %s cannot be written (%s): %d event(s) neither delivered nor kept. Give "
+                "TASK_HEALTH_SPOOL_DIR room and write access, then check `python -m include.stack.delivery status`",
+                self.template.name,
+                self.spool.path,
+                describe(err),
+                len(actions),
+            )
+
+    def _dead_letter(
+        self, action: Action | BrokenLine, status: int | None, reason: dict[str, Any] | str | None, result: ShipResult
+    ) -> None:
+        try:
+            self.spool.dead_letter(action, status, reason)
+            result.dead_lettered += 1
+        except OSError as err:
+            result.lost += 1
+            log.error(
+                "%s: the dead-letter file %s cannot be written (%s)",
+                self.template.name,
+                self.spool.deadletter_path,
+                describe(err),
+            )
 
     def _deliver(self, actions: list[Action]) -> ShipResult:
         result = ShipResult()
@@ -183,8 +228,7 @@ class Shipper:
         started = time.monotonic()
         deadline = started + self.budget_s
         if started < self._unavailable_until:
-            self.spool.append(pending)
-            result.spooled = len(pending)
+            self._keep(pending, result)
             return result
         try:
             for attempt in Retrying(
@@ -198,16 +242,27 @@ class Shipper:
                     result.delivered += delivered
                     for action, status, error in rejected:
                         reason = None if error is None else redact(error)
-                        self.spool.dead_letter(action, status, reason)
-                        result.dead_lettered += 1
+                        self._dead_letter(action, status, reason, result)
                         log.warning(
                             "%s: document %s rejected (%s): %s", self.template.name, action["_id"], status, reason
                         )
                     if pending:
                         raise _Retryable(f"{len(pending)} item(s) to retry")
-        except Exception as err:  # connection, timeout, auth, configuration: keep the events
-            self.spool.append(pending)
-            result.spooled = len(pending)
+        except TemplateError as err:  # configuration: loud, recorded for `status`, events kept
+            self._unavailable_until = time.monotonic() + self.cooldown_s
+            with contextlib.suppress(OSError):
+                self.spool.note_problem(TEMPLATE_PROBLEM, str(err))
+            log.error(
+                "%s: %s. %d event(s) spooled to %s until the template installs; fix the prefix or the other "
+                "template, then run `python -m include.stack.delivery install-templates` and `replay`",
+                self.template.name,
+                err,
+                len(pending),
+                self.spool.path,
+            )
+            self._keep(pending, result)
+        except Exception as err:  # connection, timeout, auth: keep the events
+            self._keep(pending, result)
             self._unavailable_until = time.monotonic() + self.cooldown_s
             log.warning(
                 "%s: Elasticsearch unavailable after %.1fs (%s); %d event(s) spooled to %s; "

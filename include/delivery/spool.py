@@ -8,6 +8,8 @@ Files in the spool directory:
   deadletter.jsonl     documents Elasticsearch rejected, with the reason; never retried blindly
   spool.lock / replay.lock  flock(2) locks: appends are serialised between task processes,
                        and only one replay runs at a time (others skip, they do not wait)
+  problems.json        what keeps delivery from working (an index template the cluster
+                       refuses), for `status`: count, first and last time, latest message
 Lines are ASCII JSON (a cut line never splits a character); any value JSON lacks (numpy
 numbers, datetimes, Decimals) is converted, so spooling cannot fail on a document the
 Elasticsearch client would have accepted. Every append is flushed and fsync'ed, and starts on a
@@ -39,6 +41,15 @@ class Action(TypedDict):
     _op_type: NotRequired[Literal["delete"]]
 
 
+class Problem(TypedDict):
+    """Something that keeps delivery from working, as `problems.json` keeps it."""
+
+    count: int
+    first_at: str
+    last_at: str
+    message: str
+
+
 class BrokenLine(TypedDict):
     """A spool line that does not parse, as the dead-letter file keeps it."""
 
@@ -46,6 +57,7 @@ class BrokenLine(TypedDict):
 
 
 ACTION_KEYS = {"_index", "_id", "_source"}
+MIN_FREE_BYTES = 1 << 20  # below this, `status` calls the spool unwritable
 
 
 def _json_default(value: object) -> object:
@@ -85,6 +97,7 @@ class Spool:
         self.directory = Path(directory)
         self.path = self.directory / "spool.jsonl"
         self.deadletter_path = self.directory / "deadletter.jsonl"
+        self.problems_path = self.directory / "problems.json"
 
     @contextlib.contextmanager
     def _lock(self, name: str, blocking: bool = True) -> Iterator[bool]:
@@ -128,6 +141,50 @@ class Spool:
         }
         with self._lock("spool.lock"):
             self._append_lines(self.deadletter_path, [to_json_line(record)])
+
+    def problems(self) -> dict[str, Problem]:
+        """What `note_problem` recorded and no `clear_problem` has cleared yet."""
+        try:
+            return cast(dict[str, Problem], json.loads(self.problems_path.read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def note_problem(self, kind: str, message: str) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock("spool.lock"):
+            problems = self.problems()
+            seen = problems.get(kind)
+            problems[kind] = {
+                "count": (seen["count"] if seen else 0) + 1,
+                "first_at": seen["first_at"] if seen else now,
+                "last_at": now,
+                "message": message,
+            }
+            self._write_problems(problems)
+
+    def clear_problem(self, kind: str) -> None:
+        if kind not in self.problems():
+            return
+        with self._lock("spool.lock"):
+            problems = self.problems()
+            problems.pop(kind, None)
+            self._write_problems(problems)
+
+    def _write_problems(self, problems: dict[str, Problem]) -> None:
+        tmp = self.problems_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(problems, indent=2))
+        tmp.replace(self.problems_path)
+
+    def unwritable_because(self) -> str | None:
+        """None when an append can work here; else why it cannot (for `status`)."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with open(self.directory / "spool.lock", "a"):
+                pass
+            free = shutil.disk_usage(self.directory).free
+        except OSError as err:
+            return f"{type(err).__name__}: {err}"
+        return None if free >= MIN_FREE_BYTES else f"{free} bytes free on the spool's file system"
 
     def _replay_files(self) -> list[Path]:
         return sorted(self.directory.glob("replay-*.jsonl"))

@@ -3,7 +3,9 @@
 - install-templates  put the project's index templates into the cluster (idempotent): task
                      health, anomalies, and Airflow's task logs (AIRFLOW_TASK_LOGS_INDEX)
 - replay             re-send every spooled event and detection row (same ids: nothing is duplicated)
-- status             spooled / dead-lettered counts and where the files are, per index template
+- status             spooled / dead-lettered counts and where the files are, per index template,
+                     whether the spool can be written and what keeps delivery from working (a
+                     refused index template); exit 1 when either is wrong
 The cluster is the Airflow connection in TASK_HEALTH_CONN_ID (default elasticsearch_default).
 Here, above both producers, because every command acts on every destination (task-health
 documents and detection rows), so no spooled row is left behind.
@@ -63,10 +65,13 @@ def main(argv: list[str]) -> int:
                 "spooled": s.spool.count(),
                 "dead_letter": str(s.spool.deadletter_path),
                 "dead_lettered": s.spool.count(s.spool.deadletter_path),
+                "spool_unwritable": s.spool.unwritable_because(),
+                "problems": s.spool.problems(),
             }
             for name, s in shippers.items()
         }
         print(json.dumps(report))
+        return 0 if all(r["spool_unwritable"] is None and not r["problems"] for r in report.values()) else 1
     return 0
 
 
