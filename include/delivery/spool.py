@@ -5,7 +5,10 @@ Files in the spool directory:
   replay-<pid>-<ns>.jsonl  a batch claimed by a replay; what a replay did not get to (its limit,
                        a new outage, a crash) stays there for the next one: deterministic ids
                        make a re-send harmless
-  deadletter.jsonl     documents Elasticsearch rejected, with the reason; never retried blindly
+  deadletter.jsonl     documents Elasticsearch rejected, with the reason; never retried blindly,
+                       re-sent on request (`replay --dead-letters`) once the cause is fixed
+  deadletter-replay-<pid>-<ns>.jsonl  dead letters claimed by such a re-send (same recovery
+                       as a replay batch)
   spool.lock / replay.lock  flock(2) locks: appends are serialised between task processes,
                        and only one replay runs at a time (others skip, they do not wait)
   problems.json        what keeps delivery from working (an index template the cluster
@@ -185,6 +188,44 @@ class Spool:
         except OSError as err:
             return f"{type(err).__name__}: {err}"
         return None if free >= MIN_FREE_BYTES else f"{free} bytes free on the spool's file system"
+
+    @contextlib.contextmanager
+    def claim_dead_letters(self) -> Iterator[list[Path] | None]:
+        """Take the dead letters for a re-send (as `claim` does the spool); new ones go on into
+        a fresh dead-letter file. None when a replay is running."""
+        with self._lock("replay.lock", blocking=False) as acquired:
+            if not acquired:
+                yield None
+                return
+            with self._lock("spool.lock"):
+                if self.deadletter_path.exists() and self.deadletter_path.stat().st_size:
+                    self.deadletter_path.rename(
+                        self.directory / f"deadletter-replay-{os.getpid()}-{time.time_ns()}.jsonl"
+                    )
+            yield sorted(self.directory.glob("deadletter-replay-*.jsonl"))
+
+    @staticmethod
+    def read_dead_letters(path: Path) -> tuple[list[Action], list[bytes]]:
+        """The actions of a claimed dead-letter file, and the lines that hold none (an
+        unparsable spool line's record): those can only be kept."""
+        actions: list[Action] = []
+        kept: list[bytes] = []
+        with open(path, "rb") as handle:
+            for raw in handle:
+                if not raw.strip():
+                    continue
+                action = parse_line(raw)
+                if action is None:
+                    kept.append(raw if raw.endswith(b"\n") else raw + b"\n")
+                else:
+                    fields = ACTION_KEYS | {"_version", "_op_type"}
+                    actions.append(cast(Action, {k: v for k, v in action.items() if k in fields}))
+        return actions, kept
+
+    def keep_dead_letter_lines(self, lines: list[bytes]) -> None:
+        if lines:
+            with self._lock("spool.lock"):
+                self._append_lines(self.deadletter_path, lines)
 
     def _replay_files(self) -> list[Path]:
         return sorted(self.directory.glob("replay-*.jsonl"))

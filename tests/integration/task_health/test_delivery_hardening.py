@@ -110,3 +110,39 @@ def test_an_unwritable_spool_fails_nothing_and_says_so(unwritable_spool, monkeyp
     assert len([line for line in errors if "cannot be written" in line]) == 2, errors
     code, report = delivery_command("status")
     assert code == 1 and all(r["spool_unwritable"] for r in report.values()), report
+
+
+def test_a_write_block_holds_events_in_the_spool_until_it_lifts(task_health, monkeypatch) -> None:
+    prefix = f"{task_health.prefix}_w"
+    monkeypatch.setenv("TASK_HEALTH_INDEX_PREFIX", prefix)
+    assert emit(event("manual__before_block")).delivered == 1
+    index = f"{prefix}-{datetime.now(UTC):%Y.%m}"
+    task_health.es.indices.put_settings(index=index, settings={"index.blocks.write": True})
+    try:
+        blocked = emit(event("manual__during_block"))
+        assert (blocked.delivered, blocked.spooled, blocked.dead_lettered) == (0, 1, 0), "403: the cluster's state"
+    finally:
+        task_health.es.indices.put_settings(index=index, settings={"index.blocks.write": False})
+    code, report = delivery_command("replay")
+    assert code == 0 and report[prefix]["replayed"] == 1
+    assert {"manual__before_block", "manual__during_block"} <= {d["airflow"]["run_id"] for d in task_health.documents()}
+
+
+def test_dead_letters_are_re_sent_once_their_cause_is_fixed(task_health, monkeypatch) -> None:
+    """An index someone created with a wrong mapping rejects the document (400); once it is
+    dropped, `replay --dead-letters` delivers it into an index made from the template."""
+    prefix = f"{task_health.prefix}_m"
+    monkeypatch.setenv("TASK_HEALTH_INDEX_PREFIX", prefix)
+    index = f"{prefix}-{datetime.now(UTC):%Y.%m}"
+    task_health.es.indices.create(index=index, mappings={"properties": {"response_time": {"type": "boolean"}}})
+    rejected = emit(event("manual__dead_letter"))
+    assert (rejected.delivered, rejected.dead_lettered) == (0, 1)
+
+    code, report = delivery_command("replay", "--dead-letters")
+    assert code == 1 and report[prefix]["still_dead_lettered"] == 1, "rejected again: kept"
+    task_health.es.indices.delete(index=index)  # the operator fixes the cause
+    code, report = delivery_command("replay", "--dead-letters")
+    assert code == 0 and report[prefix]["replayed"] == 1 and report[prefix]["still_dead_lettered"] == 0
+    [doc] = [d for d in task_health.documents() if d["airflow"]["run_id"] == "manual__dead_letter"]
+    mapping = task_health.es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    assert doc["response_time"] == 0.1 and mapping["response_time"]["type"] == "float"
