@@ -49,6 +49,8 @@ class AirflowRef:
     data_interval_end: datetime | None = None
     operator: str | None = None
     hostname: str | None = None
+    ti_id: str | None = None  # the task instance try's id: Airflow 3 gives every try its own
+    run_start_date: datetime | None = None  # when the DAG run started: tells a re-created run apart
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ def _full_document(event: HealthEvent) -> dict[str, Any]:
             "logical_date": _iso(where.logical_date),
             "data_interval_start": _iso(where.data_interval_start),
             "data_interval_end": _iso(where.data_interval_end),
+            "ti_id": where.ti_id,
+            "run_start_date": _iso(where.run_start_date),
             "operator": where.operator,
             "hostname": where.hostname,
         },
@@ -169,21 +173,24 @@ _SEED_DETAILS = ("anomalies_count", "successful_predictions", "failed_prediction
 
 
 def document_id(doc: dict[str, Any]) -> str:
-    """Deterministic `_id`: the same event written twice (retry, replay) is the same document."""
+    """Deterministic `_id`: the same event written twice (retry, replay, another emitter) is the
+    same document. A run deleted and created again under the same run id restarts its tries at
+    1, so the key also holds what is new in it: the try's own id for task events, the run's
+    start for DAG-run events (an event that knows neither keeps the key it always had)."""
     a = doc["airflow"]
-    key = "\x1f".join(
-        str(part)
-        for part in (
-            a["dag_id"],
-            a["run_id"],
-            a["task_id"] or "",
-            a["map_index"] if a["map_index"] is not None else -1,
-            a["try_number"] if a["try_number"] is not None else 0,
-            doc["event"],
-            doc["status"],
-        )
-    )
-    return hashlib.sha256(key.encode()).hexdigest()[:40]
+    parts = [
+        a["dag_id"],
+        a["run_id"],
+        a["task_id"] or "",
+        a["map_index"] if a["map_index"] is not None else -1,
+        a["try_number"] if a["try_number"] is not None else 0,
+        doc["event"],
+        doc["status"],
+    ]
+    instance = a.get("ti_id") if a["task_id"] else a.get("run_start_date")
+    if instance:
+        parts.append(instance)
+    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:40]
 
 
 def index_name(doc: dict[str, Any], prefix: str) -> str:

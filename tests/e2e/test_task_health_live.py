@@ -4,6 +4,7 @@ from the dag processor, and task log files that never show the connection passwo
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 
 import pytest
@@ -59,3 +60,19 @@ def test_task_log_files_never_show_the_password(live_runs, live_airflow, es) -> 
     assert E2E_PASSWORD not in text
     docs = documents_of_run(es, runs["th_secret"], expected=3)
     assert docs and E2E_PASSWORD not in repr(docs)
+
+
+def test_a_run_deleted_and_triggered_again_under_its_id_keeps_both_runs_documents(live_airflow, es) -> None:
+    """A REST run with an explicit id, deleted and triggered again under the same id: tries
+    restart at 1, yet the second run's documents are new documents, its summary included."""
+    run_id = f"rerun__{uuid.uuid4().hex[:8]}"
+    expected = sum(LIFECYCLE_DOCUMENTS.values())
+    for runs in (1, 2):
+        if runs == 2:
+            live_airflow.delete_run("th_lifecycle", run_id)
+        assert live_airflow.trigger("th_lifecycle", run_id=run_id) == run_id
+        assert live_airflow.wait_for_run("th_lifecycle", run_id) == "failed"
+        docs = documents_of_run(es, run_id, expected=runs * expected)  # the summary lands after the run
+    got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
+    assert got == LIFECYCLE_DOCUMENTS + LIFECYCLE_DOCUMENTS
+    assert len({d["airflow"]["run_start_date"] for d in docs if d["event"] == "dag_run"}) == 2
