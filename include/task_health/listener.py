@@ -67,8 +67,9 @@ def is_metadata_row(task_instance: object) -> bool:
 
 
 def instrumented(hooks: object, ours: Callable[..., None]) -> bool:
-    """Whether `ours` (a task-health callback) is among a task's or DAG's own callbacks."""
-    return ours in (hooks if isinstance(hooks, list) else [hooks])
+    """Whether `ours` (a task-health callback) is among a task's or DAG's own callbacks, also
+    behind a `functools.wraps` wrapper."""
+    return any(getattr(hook, "__wrapped__", hook) is ours for hook in (hooks if isinstance(hooks, list) else [hooks]))
 
 
 def _task_context(task_instance: Any) -> Context | None:

@@ -109,3 +109,18 @@ def stop_group(process: subprocess.Popen) -> None:
             sig = signal.SIGKILL
         time.sleep(0.5)
     process.wait()
+
+
+def documents_of_run(es, run_id: str, expected: int, timeout: float = 60) -> list[dict]:
+    """Wait for the run's documents (the DAG-level summary arrives after the run ends)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if es.indices.exists(index=f"{E2E_PREFIX}-*"):
+            es.indices.refresh(index=f"{E2E_PREFIX}-*")
+            hits = es.search(index=f"{E2E_PREFIX}-*", size=1000, query={"term": {"airflow.run_id": run_id}})
+            docs = [h["_source"] for h in hits["hits"]["hits"]]
+            if len(docs) >= expected or time.monotonic() > deadline:
+                return docs
+        elif time.monotonic() > deadline:
+            return []
+        time.sleep(1)

@@ -3,29 +3,13 @@ from the dag processor, and task log files that never show the connection passwo
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 
 import pytest
 
-from tests.e2e.live import E2E_PASSWORD, E2E_PREFIX
+from tests.e2e.live import E2E_PASSWORD, documents_of_run
 from tests.integration.task_health.dags import LIFECYCLE_DOCUMENTS
-
-
-def documents_of_run(es, run_id: str, expected: int, timeout: float = 60) -> list[dict]:
-    """Wait for the run's documents (the DAG-level summary arrives after the run ends)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if es.indices.exists(index=f"{E2E_PREFIX}-*"):
-            es.indices.refresh(index=f"{E2E_PREFIX}-*")
-            hits = es.search(index=f"{E2E_PREFIX}-*", size=1000, query={"term": {"airflow.run_id": run_id}})
-            docs = [h["_source"] for h in hits["hits"]["hits"]]
-            if len(docs) >= expected or time.monotonic() > deadline:
-                return docs
-        elif time.monotonic() > deadline:
-            return []
-        time.sleep(1)
 
 
 @pytest.fixture(scope="module")
