@@ -94,7 +94,7 @@ def time_the_listener() -> dict[tuple, float]:
         def wrapper(self, *args, **kwargs):
             start = time.perf_counter()
             hook(self, *args, **kwargs)
-            ti = kwargs["task_instance"]
+            ti = args[1]  # pluggy passes (previous_state, task_instance, …) positionally
             spent[(ti.run_id, ti.task_id, ti.map_index, ti.try_number)] += time.perf_counter() - start
 
         return wrapper
