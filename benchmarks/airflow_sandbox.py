@@ -12,6 +12,7 @@ from pathlib import Path
 
 BENCH_DAGS = Path(__file__).resolve().parent / "dags"
 PROJECT_DAGS = Path(__file__).resolve().parents[1] / "dags"
+PROJECT_PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 
 
 def prepare(dag_folders: dict[str, Path] | None = None) -> Path:

@@ -1,13 +1,16 @@
-"""Wall time task health adds per task instance (callbacks + psutil sampling + shipping to the
-local Elasticsearch), against the same DAG without it, same process, same run.
+"""Wall time task health adds per task instance (callbacks or the plugin's listener + psutil
+sampling + shipping to the local Elasticsearch), against the same DAG without it, same
+process, same run.
 
-Two 40-task DAGs (benchmarks/dags/overhead_pair.py) run alternately through `dag.test()`
-after one warm-up each. Two figures:
-- `median_overhead_ms`: the wall time each task instance spends inside the task-health
-  callbacks (they run synchronously in the task's process, so this is the time they add),
-  summed per task instance, median over all instrumented task instances;
-- `ab_overhead_ms`: (instrumented - plain) / 40 per pair of runs, median over the pairs: the
-  end-to-end cross-check, much noisier (Airflow's own per-task cost is ~100 ms here).
+Three variants run in turn through `dag.test()` after one warm-up each, with the project's
+plugin loaded: `plain` (the 40-task DAG of benchmarks/dags/overhead_pair.py, plugin off:
+no instrumentation), `plugin` (the same DAG, plugin on) and `callbacks` (its twin with
+`with_task_health`, plugin on: the listener leaves it to the callbacks). Figures:
+- `median_overhead_ms` / `plugin_median_overhead_ms`: the wall time each task instance spends
+  inside the task-health callbacks / listener hooks (they run synchronously in the task's
+  process, so this is the time they add), summed per task instance, median over them;
+- `ab_overhead_ms` / `plugin_ab_overhead_ms`: (variant - plain) / 40 per round, median over the
+  rounds: the end-to-end cross-check, much noisier (Airflow's own per-task cost is ~100 ms here).
 `dag.test()` runs every task in this one process, so the per-process costs a real worker pays
 once per task (imports, client, template check) are amortised here; they are measured
 separately in a fresh interpreter (`cold_*`).
@@ -19,6 +22,7 @@ Usage: . scripts/env.sh && python -m benchmarks.bench_overhead [--pairs 7] [--po
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -65,6 +69,7 @@ def time_the_callbacks() -> dict[tuple, float]:
     spent: dict[tuple, float] = defaultdict(float)
 
     def timed(callback):
+        @functools.wraps(callback)  # the listener still recognises it as task health's
         def wrapper(context):
             start = time.perf_counter()
             callback(context)
@@ -75,6 +80,27 @@ def time_the_callbacks() -> dict[tuple, float]:
 
     for name, callback in list(callbacks.TASK_CALLBACKS.items()):
         callbacks.TASK_CALLBACKS[name] = timed(callback)
+    return spent
+
+
+def time_the_listener() -> dict[tuple, float]:
+    """Wrap the listener's task hooks with a timer (before Airflow registers them)."""
+    from include.task_health.listener import TaskHealthListener
+
+    spent: dict[tuple, float] = defaultdict(float)
+
+    def timed(hook):
+        @functools.wraps(hook)  # keeps pluggy's hookimpl marker
+        def wrapper(self, *args, **kwargs):
+            start = time.perf_counter()
+            hook(self, *args, **kwargs)
+            ti = args[1]  # pluggy passes (previous_state, task_instance, …) positionally
+            spent[(ti.run_id, ti.task_id, ti.map_index, ti.try_number)] += time.perf_counter() - start
+
+        return wrapper
+
+    for name in ("on_task_instance_running", "on_task_instance_success", "on_task_instance_failed"):
+        setattr(TaskHealthListener, name, timed(getattr(TaskHealthListener, name)))
     return spent
 
 
@@ -94,32 +120,44 @@ def main() -> None:
         }
     )
     airflow_sandbox.prepare()
+    os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(airflow_sandbox.PROJECT_PLUGINS)
     spent = time_the_callbacks()
-    dags = {name: airflow_sandbox.load_dag(f"overhead_{name}") for name in ("plain", "instrumented")}
-    walls: dict[str, list[float]] = {"plain": [], "instrumented": []}
+    listener_spent = time_the_listener()
+    variants = {"plain": ("overhead_plain", "false"), "plugin": ("overhead_plain", "true"),
+                "callbacks": ("overhead_instrumented", "true")}  # fmt: skip
+    dags = {dag_id: airflow_sandbox.load_dag(dag_id) for dag_id, _ in variants.values()}
+    walls: dict[str, list[float]] = {name: [] for name in variants}
+    plugin_runs: set[str] = set()
     for round_ in range(args.pairs + 1):
-        for name, dag in dags.items():
+        for name, (dag_id, plugin) in variants.items():
+            os.environ["TASK_HEALTH_PLUGIN"] = plugin
             start = time.perf_counter()
-            run = dag.test()
+            run = dags[dag_id].test()
             elapsed = time.perf_counter() - start
             if str(getattr(run.state, "value", run.state)) != "success":
                 raise SystemExit(f"{name} run failed")
-            if round_:  # round 0 warms up both
+            if round_:  # round 0 warms up every variant
                 walls[name].append(elapsed)
+                if name == "plugin":
+                    plugin_runs.add(run.run_id)
     callback_ms = [seconds * 1000 for seconds in spent.values()]
-    per_pair_ms = [(i - p) / TASKS * 1000 for i, p in zip(walls["instrumented"], walls["plain"], strict=True)]
+    listener_ms = [seconds * 1000 for key, seconds in listener_spent.items() if key[0] in plugin_runs]
+    per_pair_ms = [(i - p) / TASKS * 1000 for i, p in zip(walls["callbacks"], walls["plain"], strict=True)]
+    plugin_pair_ms = [(i - p) / TASKS * 1000 for i, p in zip(walls["plugin"], walls["plain"], strict=True)]
     from elasticsearch import Elasticsearch
 
     es = Elasticsearch(f"http://127.0.0.1:{args.port}", request_timeout=30)
     es.indices.refresh(index=f"{prefix}-*")
     written = es.count(index=f"{prefix}-*")["count"]
-    expected = (args.pairs + 1) * (TASKS * 2 + 1)
+    expected = 2 * (args.pairs + 1) * (TASKS * 2 + 1)  # plugin and callbacks runs; plain writes none
     cold = cold_costs()
     for name, values in walls.items():
         print(f"{name:>13}: {statistics.median(values) / TASKS * 1000:7.1f} ms per task instance (median of runs)")
     print(f"    callbacks: {statistics.median(callback_ms):7.1f} ms per task instance (median of {len(callback_ms)})")
+    print(f"     listener: {statistics.median(listener_ms):7.1f} ms per task instance (median of {len(listener_ms)})")
     pairs = [round(x, 1) for x in per_pair_ms]
-    print(f"          A/B: {statistics.median(per_pair_ms):7.1f} ms per task instance (pairs: {pairs})")
+    print(f"A/B callbacks: {statistics.median(per_pair_ms):7.1f} ms per task instance (rounds: {pairs})")
+    print(f"   A/B plugin: {statistics.median(plugin_pair_ms):7.1f} ms per task instance")
     print(f"   documents: {written} written, {expected} expected")
     print(f"  cold costs: {cold}")
     for index in es.indices.get(index=f"{prefix}-*"):
@@ -132,10 +170,14 @@ def main() -> None:
                 "task_instances_per_run": TASKS,
                 "pairs": args.pairs,
                 "plain_ms_per_ti": round(statistics.median(walls["plain"]) / TASKS * 1000, 2),
-                "instrumented_ms_per_ti": round(statistics.median(walls["instrumented"]) / TASKS * 1000, 2),
+                "plugin_ms_per_ti": round(statistics.median(walls["plugin"]) / TASKS * 1000, 2),
+                "instrumented_ms_per_ti": round(statistics.median(walls["callbacks"]) / TASKS * 1000, 2),
                 "median_overhead_ms": round(statistics.median(callback_ms), 2),
                 "p90_overhead_ms": round(statistics.quantiles(callback_ms, n=10)[-1], 2),
                 "ab_overhead_ms": round(statistics.median(per_pair_ms), 2),
+                "plugin_median_overhead_ms": round(statistics.median(listener_ms), 2),
+                "plugin_p90_overhead_ms": round(statistics.quantiles(listener_ms, n=10)[-1], 2),
+                "plugin_ab_overhead_ms": round(statistics.median(plugin_pair_ms), 2),
                 "documents_written": written,
                 "documents_expected": expected,
                 "cold_import_ms": round(cold["import_ms"], 1),

@@ -30,9 +30,9 @@ Redactable = TypeVar("Redactable", str, dict[str, Any])
 TaskStates = dict[str | tuple[str, int], str | None]
 
 
-def redact(value: Redactable) -> Redactable:
-    """`value` (a string or a nested structure) with every secret this process knows of masked.
-    With nothing registered there is nothing to mask, and the walk is skipped."""
+def mask_registered_secrets(value: Redactable) -> Redactable:
+    """`value` (a string or a nested structure) with every secret registered with Airflow's
+    masker in this process masked. With nothing registered the walk is skipped."""
     from airflow.sdk._shared.secrets_masker import _secrets_masker
 
     masker = _secrets_masker()

@@ -3,11 +3,12 @@
 Units are the packages under `include/` (and its top-level modules), `dags` and `plugins`.
 Each may import only units of a lower layer; units sharing a layer stay independent:
 
-  5  dags, plugins           what Airflow loads
-  4  include.kibana, include.stack   reporting and the commands that span producers
-  3  include.anomaly         the detection pipeline (`pipeline.py`, `operators.py`: its Airflow adapter)
-  2  include.task_health     task-health documents, callbacks, operator
-  1  include.delivery        Elasticsearch client, shipper, spool, templates
+  6  dags, plugins           what Airflow loads
+  5  include.kibana, include.stack   reporting and the commands that span producers
+  4  include.anomaly         the detection pipeline (`pipeline.py`, `operators.py`: its Airflow adapter)
+  3  include.task_health     task-health documents, callbacks, operator
+  2  include.delivery        Elasticsearch client, shipper, spool, templates
+  1  include.redaction       secrets masked out of whatever leaves a process
   0  include.state, include.airflow_compat   where state lives; Airflow's private internals
 
 Every import counts, also those inside functions and under TYPE_CHECKING.
@@ -24,6 +25,7 @@ from pathlib import Path
 
 LAYERS = (
     ("include.state", "include.airflow_compat"),
+    ("include.redaction",),
     ("include.delivery",),
     ("include.task_health",),
     ("include.anomaly",),

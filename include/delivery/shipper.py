@@ -7,37 +7,58 @@
   Actions with `"_op_type": "delete"` (and a `_version`) are deletes with that external
   version: spooled and replayed like writes; 404 (nothing there) counts as delivered too.
 - Bounded retries with exponential backoff (tenacity) on connection errors, timeouts, 429 and
-  5xx, within a time budget; only the items that still need it are re-sent.
+  5xx, within a time budget; only the items that still need it are re-sent. An item refused
+  with 403 (a write block, a missing privilege) or 404 (no index and no auto-creation) is
+  retried the same way and then spooled, not dead-lettered: its cause is the cluster's state,
+  which an operator or the cluster itself fixes.
 - After a failed delivery the shipper spools straight away for `cooldown_s` (a circuit
   breaker), so an outage costs each process one time budget, not one per event.
 - Whatever is still undelivered goes to the durable spool; items Elasticsearch rejects with
   another 4xx (e.g. a mapping conflict) go to the dead-letter file with the reason.
 - After a successful write the spool is replayed (up to a batch limit), and
-  `python -m include.stack.delivery replay` replays all of it.
-- Rejection reasons and warnings pass Airflow's secrets masker (documents are redacted by
-  their producer, e.g. task health's `emitter.emit`).
-- Nothing here raises: problems are logged as warnings and counted.
+  `python -m include.stack.delivery replay` replays all of it; `replay --dead-letters` re-sends
+  the dead letters once their cause is fixed, keeping those that are rejected again.
+- Rejection reasons and warnings pass `include.redaction` (documents are redacted by their
+  producer, e.g. task health's `emitter.emit`).
+- Nothing here raises: problems are logged as warnings (errors when the cause is
+  configuration: a refused index template, an unwritable spool) and counted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from include.airflow_compat import redact
-from include.delivery.spool import Action, Spool
-from include.delivery.templates import IndexTemplate, ensure_template
+from include.delivery.spool import Action, BrokenLine, Spool
+from include.delivery.templates import IndexTemplate, TemplateError, ensure_template
+from include.redaction import redact
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
 log = logging.getLogger("include.delivery")
 REPLAY_CHUNK = 500
+# Item statuses sent again within the budget, then spooled: 429, and 403/404 (a write block, a
+# missing privilege, no index): the cluster's state, not the document, is the cause. 5xx too.
+RETRIED_ITEM_STATUSES = {403, 404, 429}
+TEMPLATE_PROBLEM = "index_template"  # the spool's problem record of a refused template
+DESCRIBE_LIMIT = 500  # characters of an error in a warning
+
+
+@dataclass
+class _BulkAnswer:
+    """What one `_bulk` round did with each item."""
+
+    delivered: int = 0
+    retry: list[Action] = field(default_factory=list)
+    rejected: list[tuple[Action, int, dict[str, Any] | None]] = field(default_factory=list)  # with reasons
+    last_retry_status: str = ""  # e.g. "403 cluster_block_exception: index [x] blocked by …"
 
 
 class _Retryable(Exception):
@@ -50,17 +71,20 @@ class ShipResult:
     spooled: int = 0
     dead_lettered: int = 0
     replayed: int = 0
+    lost: int = 0  # neither delivered nor kept: the spool could not be written (logged as an error)
 
     def __iadd__(self, other: ShipResult) -> ShipResult:
         self.delivered += other.delivered
         self.spooled += other.spooled
         self.dead_lettered += other.dead_lettered
         self.replayed += other.replayed
+        self.lost += other.lost
         return self
 
 
 def describe(err: BaseException) -> str:
-    return str(redact(f"{type(err).__name__}: {str(err)[:500]}"))
+    """One line for a warning: masked first, then cut (a cut secret would no longer be recognised)."""
+    return redact(f"{type(err).__name__}: {err}")[:DESCRIBE_LIMIT]
 
 
 def _is_delete(action: Action) -> bool:
@@ -105,9 +129,14 @@ class Shipper:
     def ship(self, actions: list[Action], replay_after: bool = True) -> ShipResult:
         """Deliver, spool or dead-letter every action (the producer has redacted them)."""
         result = self._deliver(actions)
-        if result.spooled == 0 and replay_after and self.spool.pending_bytes():
-            # Catching up rides on a task's callback: bounded in count and in time.
-            result += self.replay(limit=self.replay_batch_limit, time_budget_s=self.budget_s)
+        if result.spooled or result.lost or not replay_after:
+            return result
+        try:
+            if self.spool.pending_bytes():
+                # Catching up rides on a task's callback: bounded in count and in time.
+                result += self.replay(limit=self.replay_batch_limit, time_budget_s=self.budget_s)
+        except OSError as err:
+            log.error("%s: the spool %s cannot be replayed (%s)", self.template.name, self.spool.path, describe(err))
         return result
 
     def replay(self, limit: int | None = None, time_budget_s: float | None = None) -> ShipResult:
@@ -137,6 +166,26 @@ class Shipper:
             log.info("%s: spool replay: %s", self.template.name, total)
         return total
 
+    def replay_dead_letters(self) -> ShipResult:
+        """Re-send every dead letter, its cause fixed: what is delivered leaves the file, what is
+        rejected again comes back with the new reason, what the cluster cannot take now is
+        spooled. Skips when a replay holds the spool."""
+        self._unavailable_until = 0.0
+        total = ShipResult()
+        with self.spool.claim_dead_letters() as claimed:
+            if claimed is None:
+                return total
+            for path in claimed:
+                actions, kept = self.spool.read_dead_letters(path)
+                self.spool.keep_dead_letter_lines(kept)
+                for start in range(0, len(actions), REPLAY_CHUNK):
+                    outcome = self._deliver(actions[start : start + REPLAY_CHUNK])
+                    outcome.replayed, outcome.delivered = outcome.delivered, 0  # counted as `replay` does
+                    total += outcome
+                self.spool.release(path)
+        log.info("%s: dead-letter re-send: %s", self.template.name, total)
+        return total
+
     def _replay_file(self, handle: IO[bytes], limit: int | None, deadline: float | None, total: ShipResult) -> bool:
         """Deliver chunks of one claimed file into `total`; True when the file is used up."""
         while True:
@@ -146,13 +195,13 @@ class Shipper:
                 return False
             actions, broken, exhausted = self.spool.read_chunk(handle, room)
             for line in broken:
-                self.spool.dead_letter({"_raw": redact(line)}, None, "unparsable spool line")
-            total.dead_lettered += len(broken)
+                self._dead_letter({"_raw": redact(line)}, None, "unparsable spool line", total)
             outcome = self._deliver(actions)
             total.replayed += outcome.delivered
             total.spooled += outcome.spooled
             total.dead_lettered += outcome.dead_lettered
-            if outcome.spooled or exhausted:
+            total.lost += outcome.lost
+            if outcome.spooled or outcome.lost or exhausted:
                 return exhausted
 
     def install_template(self) -> bool:
@@ -160,7 +209,7 @@ class Shipper:
         if self._client is None:
             self._client = self._client_factory()
         written = ensure_template(self._client, self.template)
-        self._templates_ready = True
+        self._template_installed()
         return written
 
     def _client_ready(self, timeout_s: float) -> Elasticsearch:
@@ -170,8 +219,44 @@ class Shipper:
         client = self._client.options(request_timeout=timeout_s)
         if not self._templates_ready:
             ensure_template(client, self.template)
-            self._templates_ready = True
+            self._template_installed()
         return client
+
+    def _template_installed(self) -> None:
+        self._templates_ready = True
+        with contextlib.suppress(OSError):
+            self.spool.clear_problem(TEMPLATE_PROBLEM)
+
+    def _keep(self, actions: list[Action], result: ShipResult) -> None:
+        """Spool `actions`; a spool that cannot be written is an error in the log, never a raise."""
+        try:
+            self.spool.append(actions)
+            result.spooled += len(actions)
+        except OSError as err:
+            result.lost += len(actions)
+            log.error(
+                "%s: the spool %s cannot be written (%s): %d event(s) neither delivered nor kept. Give "
+                "TASK_HEALTH_SPOOL_DIR room and write access, then check `python -m include.stack.delivery status`",
+                self.template.name,
+                self.spool.path,
+                describe(err),
+                len(actions),
+            )
+
+    def _dead_letter(
+        self, action: Action | BrokenLine, status: int | None, reason: dict[str, Any] | str | None, result: ShipResult
+    ) -> None:
+        try:
+            self.spool.dead_letter(action, status, reason)
+            result.dead_lettered += 1
+        except OSError as err:
+            result.lost += 1
+            log.error(
+                "%s: the dead-letter file %s cannot be written (%s)",
+                self.template.name,
+                self.spool.deadletter_path,
+                describe(err),
+            )
 
     def _deliver(self, actions: list[Action]) -> ShipResult:
         result = ShipResult()
@@ -181,8 +266,7 @@ class Shipper:
         started = time.monotonic()
         deadline = started + self.budget_s
         if started < self._unavailable_until:
-            self.spool.append(pending)
-            result.spooled = len(pending)
+            self._keep(pending, result)
             return result
         try:
             for attempt in Retrying(
@@ -192,20 +276,34 @@ class Shipper:
                 reraise=True,
             ):
                 with attempt:
-                    pending, delivered, rejected = self._bulk_once(pending, deadline)
-                    result.delivered += delivered
-                    for action, status, error in rejected:
+                    answer = self._bulk_once(pending, deadline)
+                    pending = answer.retry
+                    result.delivered += answer.delivered
+                    for action, status, error in answer.rejected:
                         reason = None if error is None else redact(error)
-                        self.spool.dead_letter(action, status, reason)
-                        result.dead_lettered += 1
+                        self._dead_letter(action, status, reason, result)
                         log.warning(
                             "%s: document %s rejected (%s): %s", self.template.name, action["_id"], status, reason
                         )
                     if pending:
-                        raise _Retryable(f"{len(pending)} item(s) to retry")
-        except Exception as err:  # connection, timeout, auth, configuration: keep the events
-            self.spool.append(pending)
-            result.spooled = len(pending)
+                        raise _Retryable(
+                            f"{len(pending)} item(s) to retry, the last answered {answer.last_retry_status}"
+                        )
+        except TemplateError as err:  # configuration: loud, recorded for `status`, events kept
+            self._unavailable_until = time.monotonic() + self.cooldown_s
+            with contextlib.suppress(OSError):
+                self.spool.note_problem(TEMPLATE_PROBLEM, str(err))
+            log.error(
+                "%s: %s. %d event(s) spooled to %s until the template installs; fix the prefix or the other "
+                "template, then run `python -m include.stack.delivery install-templates` and `replay`",
+                self.template.name,
+                err,
+                len(pending),
+                self.spool.path,
+            )
+            self._keep(pending, result)
+        except Exception as err:  # connection, timeout, auth: keep the events
+            self._keep(pending, result)
             self._unavailable_until = time.monotonic() + self.cooldown_s
             log.warning(
                 "%s: Elasticsearch unavailable after %.1fs (%s); %d event(s) spooled to %s; "
@@ -219,11 +317,8 @@ class Shipper:
             )
         return result
 
-    def _bulk_once(
-        self, pending: list[Action], deadline: float
-    ) -> tuple[list[Action], int, list[tuple[Action, int, dict[str, Any] | None]]]:
-        """One `_bulk` round: (items to retry, delivered count, rejected items with reasons).
-        Every request of the round gets at most the time left before `deadline`."""
+    def _bulk_once(self, pending: list[Action], deadline: float) -> _BulkAnswer:
+        """One `_bulk` round. Every request of the round gets at most the time left before `deadline`."""
         from elasticsearch import ApiError, ConnectionError, TransportError
 
         left = deadline - time.monotonic()
@@ -243,16 +338,16 @@ class Shipper:
             if err.status_code == 429 or err.status_code >= 500:
                 raise _Retryable(describe(err)) from err
             raise
-        retry: list[Action] = []
-        rejected: list[tuple[Action, int, dict[str, Any] | None]] = []
-        delivered = 0
+        answer = _BulkAnswer()
         for action, item in zip(pending, response["items"], strict=True):
             outcome = next(iter(item.values()))  # {"create": {...}}, {"index": {...}} or {"delete": {...}}
             status = outcome["status"]
             if status < 300 or status == 409 or (status == 404 and _is_delete(action)):
-                delivered += 1
-            elif status == 429 or status >= 500:
-                retry.append(action)
+                answer.delivered += 1
+            elif status in RETRIED_ITEM_STATUSES or status >= 500:
+                answer.retry.append(action)
+                error = outcome.get("error") or {}
+                answer.last_retry_status = f"{status} {error.get('type', '')}: {error.get('reason', '')}"
             else:
-                rejected.append((action, status, outcome.get("error")))
-        return retry, delivered, rejected
+                answer.rejected.append((action, status, outcome.get("error")))
+        return answer

@@ -5,9 +5,14 @@ Files in the spool directory:
   replay-<pid>-<ns>.jsonl  a batch claimed by a replay; what a replay did not get to (its limit,
                        a new outage, a crash) stays there for the next one: deterministic ids
                        make a re-send harmless
-  deadletter.jsonl     documents Elasticsearch rejected, with the reason; never retried blindly
+  deadletter.jsonl     documents Elasticsearch rejected, with the reason; never retried blindly,
+                       re-sent on request (`replay --dead-letters`) once the cause is fixed
+  deadletter-replay-<pid>-<ns>.jsonl  dead letters claimed by such a re-send (same recovery
+                       as a replay batch)
   spool.lock / replay.lock  flock(2) locks: appends are serialised between task processes,
                        and only one replay runs at a time (others skip, they do not wait)
+  problems.json        what keeps delivery from working (an index template the cluster
+                       refuses), for `status`: count, first and last time, latest message
 Lines are ASCII JSON (a cut line never splits a character); any value JSON lacks (numpy
 numbers, datetimes, Decimals) is converted, so spooling cannot fail on a document the
 Elasticsearch client would have accepted. Every append is flushed and fsync'ed, and starts on a
@@ -39,6 +44,15 @@ class Action(TypedDict):
     _op_type: NotRequired[Literal["delete"]]
 
 
+class Problem(TypedDict):
+    """Something that keeps delivery from working, as `problems.json` keeps it."""
+
+    count: int
+    first_at: str
+    last_at: str
+    message: str
+
+
 class BrokenLine(TypedDict):
     """A spool line that does not parse, as the dead-letter file keeps it."""
 
@@ -46,6 +60,7 @@ class BrokenLine(TypedDict):
 
 
 ACTION_KEYS = {"_index", "_id", "_source"}
+MIN_FREE_BYTES = 1 << 20  # below this, `status` calls the spool unwritable
 
 
 def _json_default(value: object) -> object:
@@ -85,6 +100,7 @@ class Spool:
         self.directory = Path(directory)
         self.path = self.directory / "spool.jsonl"
         self.deadletter_path = self.directory / "deadletter.jsonl"
+        self.problems_path = self.directory / "problems.json"
 
     @contextlib.contextmanager
     def _lock(self, name: str, blocking: bool = True) -> Iterator[bool]:
@@ -128,6 +144,88 @@ class Spool:
         }
         with self._lock("spool.lock"):
             self._append_lines(self.deadletter_path, [to_json_line(record)])
+
+    def problems(self) -> dict[str, Problem]:
+        """What `note_problem` recorded and no `clear_problem` has cleared yet."""
+        try:
+            return cast(dict[str, Problem], json.loads(self.problems_path.read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def note_problem(self, kind: str, message: str) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock("spool.lock"):
+            problems = self.problems()
+            seen = problems.get(kind)
+            problems[kind] = {
+                "count": (seen["count"] if seen else 0) + 1,
+                "first_at": seen["first_at"] if seen else now,
+                "last_at": now,
+                "message": message,
+            }
+            self._write_problems(problems)
+
+    def clear_problem(self, kind: str) -> None:
+        if kind not in self.problems():
+            return
+        with self._lock("spool.lock"):
+            problems = self.problems()
+            problems.pop(kind, None)
+            self._write_problems(problems)
+
+    def _write_problems(self, problems: dict[str, Problem]) -> None:
+        tmp = self.problems_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(problems, indent=2))
+        tmp.replace(self.problems_path)
+
+    def unwritable_because(self) -> str | None:
+        """None when an append can work here; else why it cannot (for `status`)."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with open(self.directory / "spool.lock", "a"):
+                pass
+            free = shutil.disk_usage(self.directory).free
+        except OSError as err:
+            return f"{type(err).__name__}: {err}"
+        return None if free >= MIN_FREE_BYTES else f"{free} bytes free on the spool's file system"
+
+    @contextlib.contextmanager
+    def claim_dead_letters(self) -> Iterator[list[Path] | None]:
+        """Take the dead letters for a re-send (as `claim` does the spool); new ones go on into
+        a fresh dead-letter file. None when a replay is running."""
+        with self._lock("replay.lock", blocking=False) as acquired:
+            if not acquired:
+                yield None
+                return
+            with self._lock("spool.lock"):
+                if self.deadletter_path.exists() and self.deadletter_path.stat().st_size:
+                    self.deadletter_path.rename(
+                        self.directory / f"deadletter-replay-{os.getpid()}-{time.time_ns()}.jsonl"
+                    )
+            yield sorted(self.directory.glob("deadletter-replay-*.jsonl"))
+
+    @staticmethod
+    def read_dead_letters(path: Path) -> tuple[list[Action], list[bytes]]:
+        """The actions of a claimed dead-letter file, and the lines that hold none (an
+        unparsable spool line's record): those can only be kept."""
+        actions: list[Action] = []
+        kept: list[bytes] = []
+        with open(path, "rb") as handle:
+            for raw in handle:
+                if not raw.strip():
+                    continue
+                action = parse_line(raw)
+                if action is None:
+                    kept.append(raw if raw.endswith(b"\n") else raw + b"\n")
+                else:
+                    fields = ACTION_KEYS | {"_version", "_op_type"}
+                    actions.append(cast(Action, {k: v for k, v in action.items() if k in fields}))
+        return actions, kept
+
+    def keep_dead_letter_lines(self, lines: list[bytes]) -> None:
+        if lines:
+            with self._lock("spool.lock"):
+                self._append_lines(self.deadletter_path, lines)
 
     def _replay_files(self) -> list[Path]:
         return sorted(self.directory.glob("replay-*.jsonl"))

@@ -3,7 +3,14 @@
 Each producer names its own (`task_health.templates`, `anomaly.index`); this module loads them
 and installs them idempotently, before a shipper's first write in a process and by
 `python -m include.stack.delivery install-templates`: a template is (re)written only when the
-cluster's copy is missing or differs in `version` or index patterns (one GET per process).
+cluster's copy is missing or differs in `version`, index patterns or priority (one GET per process).
+
+Priorities: Elasticsearch refuses a template whose patterns overlap another's at the same
+priority, so the installed priority is the file's (its kind's base, 200-209) plus ten per
+literal character before the pattern's first `*`. A more specific pattern wins where two
+match (`th-prod-*` over `th-*`: a second deployment can extend a first one's prefix), and two
+overlapping patterns never share a priority — same literal length and kind means the same
+pattern, i.e. the same template.
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ if TYPE_CHECKING:
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "elasticsearch"
 
 
+class TemplateError(RuntimeError):
+    """The cluster refused an index template: a configuration problem, not an outage."""
+
+
 @dataclass(frozen=True)
 class IndexTemplate:
     name: str
@@ -33,17 +44,29 @@ def _template_file(file_name: str) -> dict[str, Any]:
     return body
 
 
+PRIORITY_PER_LITERAL_CHARACTER = 10
+
+
+def priority_for(base: int, index_patterns: list[str]) -> int:
+    """`base` plus ten per literal character of the most specific pattern (see above)."""
+    literal = max(len(pattern.split("*", 1)[0]) for pattern in index_patterns)
+    return base + PRIORITY_PER_LITERAL_CHARACTER * literal
+
+
 def project_template(file_name: str, name: str, index_patterns: list[str]) -> IndexTemplate:
     """The template in `include/elasticsearch/<file_name>` under `name`, for `index_patterns`
     (a deployment's own prefix gets a template of its own)."""
     body = copy.deepcopy(_template_file(file_name))
     body["index_patterns"] = index_patterns
+    body["priority"] = priority_for(body["priority"], index_patterns)
     return IndexTemplate(name, body)
 
 
 def ensure_template(client: Elasticsearch, template: IndexTemplate) -> bool:
-    """Install `template` unless the cluster has this version already; True when written."""
-    from elasticsearch import NotFoundError
+    """Install `template` unless the cluster has this version already; True when written.
+    Raises `TemplateError` when the cluster refuses it (e.g. its patterns overlap another
+    template's at the same priority)."""
+    from elasticsearch import BadRequestError, NotFoundError
 
     try:
         found = client.indices.get_index_template(name=template.name)["index_templates"]
@@ -51,10 +74,16 @@ def ensure_template(client: Elasticsearch, template: IndexTemplate) -> bool:
     except NotFoundError:
         current = None
 
-    def identity(body: dict[str, Any]) -> tuple[object, object]:
-        return body.get("version"), body.get("index_patterns")
+    def identity(body: dict[str, Any]) -> tuple[object, object, object]:
+        return body.get("version"), body.get("index_patterns"), body.get("priority")
 
     if current and identity(current) == identity(template.body):
         return False
-    client.indices.put_index_template(name=template.name, **template.body)
+    try:
+        client.indices.put_index_template(name=template.name, **template.body)
+    except BadRequestError as err:
+        raise TemplateError(
+            f"the cluster refused index template {template.name!r} (patterns {template.body['index_patterns']}, "
+            f"priority {template.body['priority']}): {err.message}: {err.body.get('error', {}).get('reason', '')}"
+        ) from err
     return True

@@ -53,6 +53,8 @@ def task_ref(context: Context) -> AirflowRef:
         data_interval_end=_date(dag_run, "data_interval_end"),
         operator=None if task is None else getattr(task, "task_type", None) or type(task).__name__,
         hostname=getattr(ti, "hostname", None),
+        ti_id=None if (try_id := getattr(ti, "id", None)) is None else str(try_id),
+        run_start_date=_date(dag_run, "start_date"),
     )
 
 
@@ -69,6 +71,7 @@ def dag_run_ref(context: Context) -> AirflowRef:
         logical_date=_date(dag_run, "logical_date"),
         data_interval_start=_date(dag_run, "data_interval_start"),
         data_interval_end=_date(dag_run, "data_interval_end"),
+        run_start_date=_date(dag_run, "start_date"),
     )
 
 

@@ -11,6 +11,7 @@ seed's meaning in every event kind, the model (`IsolationForest`); the MLflow re
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,8 @@ class AirflowRef:
     data_interval_end: datetime | None = None
     operator: str | None = None
     hostname: str | None = None
+    ti_id: str | None = None  # the task instance try's id: Airflow 3 gives every try its own
+    run_start_date: datetime | None = None  # when the DAG run started: tells a re-created run apart
 
 
 @dataclass(frozen=True)
@@ -103,13 +106,24 @@ def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def build_document(event: HealthEvent) -> dict[str, Any]:
-    """The JSON document for one event; every contract field is present (null when not known)."""
+def build_document(
+    event: HealthEvent, redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The JSON document for one event; every contract field is present (null when not known).
+    `redact` (the emitter passes the secrets masker) runs before `error_message` is cut to its
+    limit: cutting first could leave the head of a secret that the masker no longer recognises."""
+    doc = _full_document(event)
+    if redact is not None:
+        doc = redact(doc)
+    message = doc["error_message"]
+    if message is not None and len(message) > ERROR_MESSAGE_LIMIT:
+        doc["error_message"] = message[:ERROR_MESSAGE_LIMIT] + " …[truncated]"
+    return doc
+
+
+def _full_document(event: HealthEvent) -> dict[str, Any]:
     where, res = event.where, event.resources
     at = _iso(event.at)
-    message = event.error_message
-    if message is not None and len(message) > ERROR_MESSAGE_LIMIT:
-        message = message[:ERROR_MESSAGE_LIMIT] + " …[truncated]"
     return {
         "@timestamp": at,
         "timestamp": at,
@@ -133,7 +147,7 @@ def build_document(event: HealthEvent) -> dict[str, Any]:
             "failed_predictions": event.details.get("failed_predictions"),
             **{k: v for k, v in event.details.items() if k not in _SEED_DETAILS},
         },
-        "error_message": message,
+        "error_message": event.error_message,
         "error_type": event.error_type,
         "airflow": {
             "dag_id": where.dag_id,
@@ -146,6 +160,8 @@ def build_document(event: HealthEvent) -> dict[str, Any]:
             "logical_date": _iso(where.logical_date),
             "data_interval_start": _iso(where.data_interval_start),
             "data_interval_end": _iso(where.data_interval_end),
+            "ti_id": where.ti_id,
+            "run_start_date": _iso(where.run_start_date),
             "operator": where.operator,
             "hostname": where.hostname,
         },
@@ -157,21 +173,24 @@ _SEED_DETAILS = ("anomalies_count", "successful_predictions", "failed_prediction
 
 
 def document_id(doc: dict[str, Any]) -> str:
-    """Deterministic `_id`: the same event written twice (retry, replay) is the same document."""
+    """Deterministic `_id`: the same event written twice (retry, replay, another emitter) is the
+    same document. A run deleted and created again under the same run id restarts its tries at
+    1, so the key also holds what is new in it: the try's own id for task events, the run's
+    start for DAG-run events (an event that knows neither keeps the key it always had)."""
     a = doc["airflow"]
-    key = "\x1f".join(
-        str(part)
-        for part in (
-            a["dag_id"],
-            a["run_id"],
-            a["task_id"] or "",
-            a["map_index"] if a["map_index"] is not None else -1,
-            a["try_number"] if a["try_number"] is not None else 0,
-            doc["event"],
-            doc["status"],
-        )
-    )
-    return hashlib.sha256(key.encode()).hexdigest()[:40]
+    parts = [
+        a["dag_id"],
+        a["run_id"],
+        a["task_id"] or "",
+        a["map_index"] if a["map_index"] is not None else -1,
+        a["try_number"] if a["try_number"] is not None else 0,
+        doc["event"],
+        doc["status"],
+    ]
+    instance = a.get("ti_id") if a["task_id"] else a.get("run_start_date")
+    if instance:
+        parts.append(instance)
+    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:40]
 
 
 def index_name(doc: dict[str, Any], prefix: str) -> str:

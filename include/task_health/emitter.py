@@ -44,11 +44,11 @@ def emit(*events: HealthEvent) -> ShipResult | None:
         settings = TaskHealthSettings.from_env()
         if not settings.enabled:
             return None
-        from include.airflow_compat import redact
+        from include.redaction import redact
 
         # Whatever a caller put into an event (error text, details, extra), no secret this
         # process knows of reaches Elasticsearch, the spool or the dead letters.
-        docs = [redact(build_document(e)) for e in events]
+        docs = [build_document(e, redact=redact) for e in events]
         return task_health_shipper(settings).ship([document_action(d, settings.index_prefix) for d in docs])
     return None
 

@@ -4,6 +4,7 @@ Where and how the documents travel is the delivery layer's (`delivery.settings`)
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass
 
@@ -18,6 +19,17 @@ class TaskHealthSettings:
     sample_interval_s: float
     task_logs_index: str  # where Airflow's remote logging writes task logs (AIRFLOW_TASK_LOGS_INDEX)
     delivery: DeliverySettings
+    plugin_enabled: bool = True  # the `task_health` plugin's listener (TASK_HEALTH_PLUGIN)
+    plugin_dags: tuple[str, ...] = ()  # DAG id patterns it covers (empty: every DAG)
+    plugin_exclude_dags: tuple[str, ...] = ()  # DAG id patterns it leaves alone
+
+    def plugin_covers(self, dag_id: str) -> bool:
+        """Whether the plugin emits for `dag_id` (fnmatch patterns; exclusion wins)."""
+        if not (self.enabled and self.plugin_enabled):
+            return False
+        if any(fnmatch.fnmatchcase(dag_id, p) for p in self.plugin_exclude_dags):
+            return False
+        return not self.plugin_dags or any(fnmatch.fnmatchcase(dag_id, p) for p in self.plugin_dags)
 
     @classmethod
     def from_env(cls) -> TaskHealthSettings:
@@ -28,4 +40,11 @@ class TaskHealthSettings:
             sample_interval_s=env_float("TASK_HEALTH_SAMPLE_INTERVAL_S", 0.5),
             task_logs_index=os.environ.get("AIRFLOW_TASK_LOGS_INDEX", "airflow-logs"),
             delivery=DeliverySettings.from_env(),
+            plugin_enabled=os.environ.get("TASK_HEALTH_PLUGIN", "true").lower() not in {"0", "false", "no"},
+            plugin_dags=_patterns("TASK_HEALTH_PLUGIN_DAGS"),
+            plugin_exclude_dags=_patterns("TASK_HEALTH_PLUGIN_EXCLUDE_DAGS"),
         )
+
+
+def _patterns(variable: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in os.environ.get(variable, "").split(",") if p.strip())

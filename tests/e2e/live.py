@@ -40,12 +40,18 @@ class LiveAirflow:
             time.sleep(1)
         raise AssertionError(f"DAG {dag_id} was not parsed within {timeout}s")
 
-    def trigger(self, dag_id: str, conf: dict | None = None, logical_date: str | None = None) -> str:
-        """Trigger as the UI/REST does; returns the run id."""
+    def trigger(
+        self, dag_id: str, conf: dict | None = None, logical_date: str | None = None, run_id: str | None = None
+    ) -> str:
+        """Trigger as the UI/REST does (with `run_id`: under that id); returns the run id."""
         self.wait_for_dag(dag_id)
         self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-        run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": logical_date, "conf": conf or {}})
-        return run["dag_run_id"]
+        body = {"logical_date": logical_date, "conf": conf or {}} | ({"dag_run_id": run_id} if run_id else {})
+        return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
+
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        response = requests.delete(f"{BASE}/api/v2/dags/{dag_id}/dagRuns/{run_id}", timeout=30)
+        assert response.status_code == 204, f"DELETE run {run_id}: {response.status_code} {response.text[:2000]}"
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> str:
         deadline = time.monotonic() + timeout
@@ -103,3 +109,18 @@ def stop_group(process: subprocess.Popen) -> None:
             sig = signal.SIGKILL
         time.sleep(0.5)
     process.wait()
+
+
+def documents_of_run(es, run_id: str, expected: int, timeout: float = 60) -> list[dict]:
+    """Wait for the run's documents (the DAG-level summary arrives after the run ends)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if es.indices.exists(index=f"{E2E_PREFIX}-*"):
+            es.indices.refresh(index=f"{E2E_PREFIX}-*")
+            hits = es.search(index=f"{E2E_PREFIX}-*", size=1000, query={"term": {"airflow.run_id": run_id}})
+            docs = [h["_source"] for h in hits["hits"]["hits"]]
+            if len(docs) >= expected or time.monotonic() > deadline:
+                return docs
+        elif time.monotonic() > deadline:
+            return []
+        time.sleep(1)

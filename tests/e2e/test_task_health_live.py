@@ -3,28 +3,13 @@ from the dag processor, and task log files that never show the connection passwo
 
 from __future__ import annotations
 
-import time
+import uuid
 from collections import Counter
 
 import pytest
 
-from tests.e2e.live import E2E_PASSWORD, E2E_PREFIX
+from tests.e2e.live import E2E_PASSWORD, documents_of_run
 from tests.integration.task_health.dags import LIFECYCLE_DOCUMENTS
-
-
-def documents_of_run(es, run_id: str, expected: int, timeout: float = 60) -> list[dict]:
-    """Wait for the run's documents (the DAG-level summary arrives after the run ends)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if es.indices.exists(index=f"{E2E_PREFIX}-*"):
-            es.indices.refresh(index=f"{E2E_PREFIX}-*")
-            hits = es.search(index=f"{E2E_PREFIX}-*", size=1000, query={"term": {"airflow.run_id": run_id}})
-            docs = [h["_source"] for h in hits["hits"]["hits"]]
-            if len(docs) >= expected or time.monotonic() > deadline:
-                return docs
-        elif time.monotonic() > deadline:
-            return []
-        time.sleep(1)
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +44,19 @@ def test_task_log_files_never_show_the_password(live_runs, live_airflow, es) -> 
     assert E2E_PASSWORD not in text
     docs = documents_of_run(es, runs["th_secret"], expected=3)
     assert docs and E2E_PASSWORD not in repr(docs)
+
+
+def test_a_run_deleted_and_triggered_again_under_its_id_keeps_both_runs_documents(live_airflow, es) -> None:
+    """A REST run with an explicit id, deleted and triggered again under the same id: tries
+    restart at 1, yet the second run's documents are new documents, its summary included."""
+    run_id = f"rerun__{uuid.uuid4().hex[:8]}"
+    expected = sum(LIFECYCLE_DOCUMENTS.values())
+    for runs in (1, 2):
+        if runs == 2:
+            live_airflow.delete_run("th_lifecycle", run_id)
+        assert live_airflow.trigger("th_lifecycle", run_id=run_id) == run_id
+        assert live_airflow.wait_for_run("th_lifecycle", run_id) == "failed"
+        docs = documents_of_run(es, run_id, expected=runs * expected)  # the summary lands after the run
+    got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
+    assert got == LIFECYCLE_DOCUMENTS + LIFECYCLE_DOCUMENTS
+    assert len({d["airflow"]["run_start_date"] for d in docs if d["event"] == "dag_run"}) == 2

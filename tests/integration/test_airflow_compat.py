@@ -17,7 +17,7 @@ def test_the_secrets_masker_masks_what_a_task_registered() -> None:
 
     secret = f"compat-{uuid.uuid4().hex}"
     mask_secret(secret)  # what the SDK does when a task reads a connection's password
-    masked = airflow_compat.redact({"error": f"login failed for {secret}", "nested": [secret]})
+    masked = airflow_compat.mask_registered_secrets({"error": f"login failed for {secret}", "nested": [secret]})
     assert secret not in repr(masked), (
         "airflow.sdk._shared.secrets_masker._secrets_masker() no longer masks registered secrets: "
         "task-health documents, spool files and warnings would carry them"

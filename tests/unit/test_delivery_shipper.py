@@ -238,3 +238,30 @@ def test_deletes_are_spooled_and_replayed_like_writes(tmp_path) -> None:
     assert up.operations == [
         {"delete": {"_index": "anomalies", "_id": "r-1|2026-02-10", "version": 3000, "version_type": "external"}}
     ]
+
+
+def test_an_item_refused_by_a_write_block_is_retried_then_spooled_not_dead_lettered(tmp_path) -> None:
+    cluster = ScriptedCluster([201, 403], [403], 201)
+    result = shipper(cluster, tmp_path).ship([action(1), action(2)])
+    assert (result.delivered, result.dead_lettered) == (2, 0)
+    assert cluster.calls == [["id-1", "id-2"], ["id-2"], ["id-2"]]
+
+    blocked = ScriptedCluster(*[[403]] * 3)
+    result = shipper(blocked, tmp_path / "blocked").ship([action(3)])
+    assert (result.delivered, result.spooled, result.dead_lettered) == (0, 1, 0)
+    assert Spool(tmp_path / "blocked").count() == 1
+
+
+def test_dead_letters_are_re_sent_and_those_rejected_again_stay(tmp_path) -> None:
+    spool = Spool(tmp_path)
+    for i in (1, 2):
+        spool.dead_letter(action(i), 400, {"type": "mapper_parsing_exception"})
+    spool.dead_letter({"_raw": "{not json"}, None, "unparsable spool line")
+    cluster = ScriptedCluster([201, 400])
+    result = shipper(cluster, tmp_path).replay_dead_letters()
+    assert (result.replayed, result.dead_lettered) == (1, 1)
+    assert cluster.calls == [["id-1", "id-2"]]
+    assert cluster.operations[1] == {"n": 1}, "the document as it was, without the dead-letter fields"
+    records = [json.loads(line) for line in spool.deadletter_path.read_text().splitlines()]
+    assert sorted(r.get("_id", r.get("_raw")) for r in records) == ["id-2", "{not json"]
+    assert not list(tmp_path.glob("deadletter-replay-*.jsonl"))

@@ -31,6 +31,6 @@ def test_an_import_inside_a_function_that_goes_up_or_sideways_is_reported(tmp_pa
     assert imports(tmp_path)["include.anomaly"] == {"include.airflow_compat", "include.delivery"}
     assert violations(imports(tmp_path)) == [
         "dags -> include.newpkg: add the unknown unit to a layer",
-        "include.delivery (layer 1) imports include.task_health (layer 2)",
-        "include.kibana (layer 4) imports include.stack (layer 4)",
+        "include.delivery (layer 2) imports include.task_health (layer 3)",
+        "include.kibana (layer 5) imports include.stack (layer 5)",
     ]

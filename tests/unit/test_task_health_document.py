@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -29,6 +30,8 @@ REF = AirflowRef(
     data_interval_end=datetime(2026, 3, 1, tzinfo=UTC),
     operator="PythonOperator",
     hostname="worker-1",
+    ti_id="0199a1b2-0000-7000-8000-000000000002",
+    run_start_date=datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
 )
 CONTRACT_FIELDS = {
     "@timestamp", "timestamp", "event", "status", "log_level", "application_name", "model_name",
@@ -76,6 +79,8 @@ def test_completed_document_has_every_contract_field_with_seed_names() -> None:
         "data_interval_end": "2026-03-01T00:00:00.000Z",
         "operator": "PythonOperator",
         "hostname": "worker-1",
+        "ti_id": "0199a1b2-0000-7000-8000-000000000002",
+        "run_start_date": "2026-03-02T01:00:00.000Z",
     }
     assert doc["error_message"] is None and doc["error_type"] is None
 
@@ -131,10 +136,24 @@ def test_id_is_deterministic_and_ignores_measurements() -> None:
         {"where": AirflowRef(**{**REF.__dict__, "map_index": 4})},
         {"where": AirflowRef(**{**REF.__dict__, "run_id": "other"})},
         {"where": AirflowRef(**{**REF.__dict__, "task_id": "other"})},
+        {"where": AirflowRef(**{**REF.__dict__, "ti_id": "0199a1b2-0000-7000-8000-0000000000ff"})},
     ],
 )
 def test_id_changes_with_each_identity_part(change) -> None:
     assert document_id(build_document(event(**change))) != document_id(build_document(event()))
+
+
+def test_a_re_created_run_gets_new_ids_and_an_event_without_instance_ids_keeps_the_old_key() -> None:
+    run = AirflowRef(dag_id="d", run_id="manual__x", try_number=1, run_start_date=AT)
+    summary = {"event": "dag_run", "status": "completed"}
+    again = AirflowRef(**{**run.__dict__, "run_start_date": AT + timedelta(hours=1)})
+    assert document_id(build_document(event(**summary, where=run))) != document_id(
+        build_document(event(**summary, where=again))
+    )
+    legacy = AirflowRef(**{**REF.__dict__, "ti_id": None, "run_start_date": None})
+    doc = build_document(event(where=legacy))
+    key = "\x1f".join(["d", legacy.run_id, "t", "-1", "2", "task_execution", "completed"])
+    assert document_id(doc) == hashlib.sha256(key.encode()).hexdigest()[:40], "ids of spooled events stay valid"
 
 
 def test_index_comes_from_the_event_time_not_the_write_time() -> None:

@@ -35,8 +35,8 @@ class TaskHealthTarget:
 @pytest.fixture(scope="module")
 def task_health(tmp_path_factory, es_url) -> Iterator[TaskHealthTarget]:
     """Module-scoped, so one DAG run can serve several assertions. A test that needs more
-    prefixes extends this one without a dash (`<prefix>_x`): index templates of the same
-    priority must not overlap, and `<prefix>-*` must not match `<prefix>_x-*`."""
+    prefixes extends this one without a dash (`<prefix>_x`): `<prefix>-*` does not match
+    `<prefix>_x-*`, so each test's documents stay apart; cleanup removes `<prefix>*`."""
     from elasticsearch import Elasticsearch
 
     es = Elasticsearch(es_url, request_timeout=30)

@@ -67,6 +67,57 @@ def lifecycle_dag(dag_id: str) -> DAG:
     return lifecycle()
 
 
+def plain_dag(dag_id: str) -> DAG:
+    """No task-health line at all: the plugin's listener alone writes its documents."""
+
+    @dag(dag_id=dag_id, schedule=None, tags=["test"], default_args=DEFAULT_ARGS)
+    def plain() -> None:
+        @task
+        def succeed() -> int:
+            return 1
+
+        @task
+        def fail() -> None:
+            raise ValueError("plain DAG fails on purpose")
+
+        @task(retries=1)
+        def flaky(**context: Any) -> str:
+            if context["ti"].try_number < 2:
+                raise RuntimeError("transient failure on the first try")
+            return "ok"
+
+        @task
+        def skip() -> None:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException("nothing to do")
+
+        succeed()
+        fail()
+        flaky()
+        skip()
+
+    return plain()
+
+
+# What one run of `plain_dag` leaves: (event, status, task_id, try_number) -> count.
+PLAIN_DOCUMENTS = Counter(
+    {
+        ("task_execution", "started", "succeed", 1): 1,
+        ("task_execution", "completed", "succeed", 1): 1,
+        ("task_execution", "started", "fail", 1): 1,
+        ("task_execution", "failed", "fail", 1): 1,
+        ("task_execution", "started", "flaky", 1): 1,
+        ("task_execution", "up_for_retry", "flaky", 1): 1,
+        ("task_execution", "started", "flaky", 2): 1,
+        ("task_execution", "completed", "flaky", 2): 1,
+        ("task_execution", "started", "skip", 1): 1,
+        ("task_execution", "skipped", "skip", 1): 1,
+        ("dag_run", "failed", None, 1): 1,
+    }
+)
+
+
 class SlowScoreOperator(ScoreOperator):
     def run_model(self, context: Any) -> ModelRun:
         import time

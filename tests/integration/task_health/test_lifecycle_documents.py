@@ -4,6 +4,7 @@ Elasticsearch, with every contract field and the mapping types of the contract."
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
@@ -41,6 +42,8 @@ CONTRACT_TYPES = {
     "airflow.data_interval_start": "date",
     "airflow.data_interval_end": "date",
     "airflow.operator": "keyword",
+    "airflow.ti_id": "keyword",
+    "airflow.run_start_date": "date",
     "airflow.hostname": "keyword",
 }
 
@@ -136,3 +139,25 @@ def test_a_model_step_killed_by_its_timeout_still_reports_failed(task_health, ai
     assert failed["error_type"] == "AirflowTaskTimeout"
     assert 0.9 < failed["response_time"] < 10
     assert ("task_execution", "failed") in got and ("model_execution", "started") in got
+
+
+def test_a_run_deleted_and_created_again_under_its_run_id_keeps_both_runs_documents(
+    task_health, airflow_db, monkeypatch
+) -> None:
+    """`dag.test()` at a logical date whose run exists deletes that run and creates it again:
+    the same run id, tries from 1 again (what a redone backfill or a REST run with an explicit
+    id does). The second run's documents must not be taken for re-sends of the first's."""
+    prefix = f"{task_health.prefix}_rerun"
+    monkeypatch.setenv("TASK_HEALTH_INDEX_PREFIX", prefix)
+    logical_date = datetime(2026, 1, 5, tzinfo=UTC)
+    first = load_dag("th_lifecycle").test(run_after=logical_date, logical_date=logical_date)
+    second = load_dag("th_lifecycle").test(run_after=logical_date, logical_date=logical_date)
+    assert first.run_id == second.run_id
+    # Task documents only: dag.test() starts every run at its run_after, so the two runs'
+    # summaries are alike in every field (tests/e2e checks them under the scheduler).
+    docs = [d for d in task_health.documents() if d["_index"].startswith(f"{prefix}-") and d["event"] != "dag_run"]
+    got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
+    tasks_only = Counter({key: n for key, n in LIFECYCLE_DOCUMENTS.items() if key[0] != "dag_run"})
+    assert got == tasks_only + tasks_only
+    tries = {d["airflow"]["ti_id"] for d in docs if d["event"] == "task_execution"}
+    assert len(tries) == 2 * 5, "each run's five task tries (flaky has two) have ids of their own"

@@ -72,3 +72,51 @@ def test_a_secret_inside_a_rejected_document_reaches_no_file_or_log(task_health,
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("include.")]
     assert any("rejected" in line for line in ours)
     assert not [line for line in ours if PASSWORD in line]
+
+
+def test_a_secret_at_a_length_limit_is_masked_before_it_is_cut(task_health) -> None:
+    """The secret straddles the cut of `error_message` (8,000) and of a warning (500): masking
+    first leaves none of it; cutting first would leave its head, which no masker recognises."""
+    from airflow.sdk.log import mask_secret
+
+    from include.delivery.shipper import DESCRIBE_LIMIT, describe
+    from include.task_health.document import ERROR_MESSAGE_LIMIT, AirflowRef, HealthEvent
+    from include.task_health.emitter import emit
+
+    mask_secret(PASSWORD)
+    head = PASSWORD[:12]
+    message = "x" * (ERROR_MESSAGE_LIMIT - 6) + PASSWORD
+    ref = AirflowRef(dag_id="d", run_id="manual__secret_cut", task_id="t", try_number=1, map_index=-1)
+    shipped = emit(HealthEvent("task_execution", "failed", datetime.now(UTC), ref, "app", error_message=message))
+    assert shipped is not None and shipped.delivered == 1
+    [doc] = [d for d in task_health.documents() if d["airflow"]["run_id"] == "manual__secret_cut"]
+    assert head not in doc["error_message"] and "***" in doc["error_message"]
+
+    warning = describe(RuntimeError("y" * (DESCRIBE_LIMIT - 20) + PASSWORD))
+    assert head not in warning and "***" in warning and len(warning) <= DESCRIBE_LIMIT
+
+
+def test_credentials_airflow_never_saw_are_masked_too(task_health, monkeypatch) -> None:
+    """A token in MLFLOW_TRACKING_URI, a Kibana API key in the environment and a URL with
+    credentials quoted in an error reach neither Elasticsearch nor the spool."""
+    from include.task_health.document import AirflowRef, HealthEvent
+    from include.task_health.emitter import emit
+
+    token, api_key, quoted = (f"{kind}-{secrets.token_hex(8)}" for kind in ("tok", "key", "url"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"https://ml-user:{token}@mlflow.invalid")
+    monkeypatch.setenv("KIBANA_API_KEY", api_key)
+    message = (
+        f"MlflowException: API request to https://ml-user:{token}@mlflow.invalid/api failed; "
+        f"kibana answered 401 for ApiKey {api_key}; retried via https://svc:{quoted}@proxy.invalid"
+    )
+    for label, port in (("reachable", ES_PORT), ("unreachable", CLOSED_PORT)):
+        monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(port))
+        monkeypatch.setenv("TASK_HEALTH_INDEX_PREFIX", f"{task_health.prefix}_env{label}")  # a shipper of its own
+        ref = AirflowRef(dag_id="d", run_id=f"manual__env_{label}", task_id="t", try_number=1, map_index=-1)
+        emit(HealthEvent("task_execution", "failed", datetime.now(UTC), ref, "app", error_message=message))
+    [doc] = [d for d in task_health.documents() if d["airflow"]["run_id"] == "manual__env_reachable"]
+    spooled = all_text_under(task_health.spool_dir)
+    assert "manual__env_unreachable" in spooled
+    for secret in (token, api_key, quoted):
+        assert secret not in doc["error_message"] and secret not in spooled
+    assert "https://svc:***@proxy.invalid" in doc["error_message"]

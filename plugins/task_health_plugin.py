@@ -1,0 +1,13 @@
+"""Registers task health's listener: documents for every task of every DAG, no DAG change
+needed (the logic: include/task_health/listener.py; off with TASK_HEALTH_PLUGIN=false)."""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from include.task_health.listener import TaskHealthListener
+
+
+class TaskHealthPlugin(AirflowPlugin):
+    name = "task_health"
+    listeners = [TaskHealthListener()]

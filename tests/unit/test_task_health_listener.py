@@ -1,0 +1,61 @@
+"""The plugin listener's own decisions (pure logic; its documents: test_plugin.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from include.task_health import callbacks
+from include.task_health.listener import instrumented, is_metadata_row, outside_event
+from include.task_health.settings import TaskHealthSettings
+
+
+@pytest.mark.parametrize(
+    ("env", "covered"),
+    [
+        ({}, {"a", "pipeline_x"}),
+        ({"TASK_HEALTH_PLUGIN": "false"}, set()),
+        ({"TASK_HEALTH_ENABLED": "false"}, set()),
+        ({"TASK_HEALTH_PLUGIN_DAGS": "pipeline_*, b"}, {"pipeline_x"}),
+        ({"TASK_HEALTH_PLUGIN_EXCLUDE_DAGS": "pipeline_*"}, {"a"}),
+        ({"TASK_HEALTH_PLUGIN_DAGS": "pipeline_*", "TASK_HEALTH_PLUGIN_EXCLUDE_DAGS": "pipeline_x"}, set()),
+    ],
+)
+def test_which_dags_the_plugin_covers(monkeypatch, env, covered) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = TaskHealthSettings.from_env()
+    assert {d for d in ("a", "pipeline_x") if settings.plugin_covers(d)} == covered
+
+
+def test_a_task_with_the_callbacks_is_left_to_them() -> None:
+    assert instrumented([print, callbacks.on_task_execute], callbacks.on_task_execute)
+    assert instrumented(callbacks.on_task_execute, callbacks.on_task_execute)
+    assert not instrumented(None, callbacks.on_task_execute) and not instrumented([print], callbacks.on_task_execute)
+
+
+class MetadataTaskInstance:
+    """Stands for a metadata-DB row: the ORM model has `__tablename__`."""
+
+    __tablename__ = "task_instance"
+    dag_id, run_id, task_id, map_index = "d", "manual__1", "t", -1
+    try_number, max_tries, operator, hostname, state = 1, 2, "PythonOperator", "", "failed"
+    id = "0199a1b2-0000-7000-8000-000000000001"
+    start_date = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    end_date = datetime(2026, 3, 1, 10, 0, 42, tzinfo=UTC)
+    dag_run = None
+
+
+def test_a_task_marked_failed_outside_it_gets_a_terminal_document() -> None:
+    ti = MetadataTaskInstance()
+    assert is_metadata_row(ti) and not is_metadata_row(object())
+    event = outside_event(ti, "failed", None, "running")
+    assert (event.status, event.error_type, event.error_message) == ("failed", "MarkedFailed", None)
+    assert event.response_time == 42 and event.at == ti.end_date
+    assert event.where.ti_id == ti.id and event.where.hostname is None
+    assert event.details == {"state_set_outside_the_task": True, "previous_state": "running"}
+    success = outside_event(ti, "success", None, "failed")
+    assert (success.status, success.error_type) == ("completed", None)
+    timeout = outside_event(ti, "failed", TimeoutError("heartbeat timed out"), "running")
+    assert (timeout.error_type, timeout.error_message) == ("TimeoutError", "heartbeat timed out")
