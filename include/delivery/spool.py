@@ -189,20 +189,10 @@ class Spool:
             return f"{type(err).__name__}: {err}"
         return None if free >= MIN_FREE_BYTES else f"{free} bytes free on the spool's file system"
 
-    @contextlib.contextmanager
-    def claim_dead_letters(self) -> Iterator[list[Path] | None]:
-        """Take the dead letters for a re-send (as `claim` does the spool); new ones go on into
-        a fresh dead-letter file. None when a replay is running."""
-        with self._lock("replay.lock", blocking=False) as acquired:
-            if not acquired:
-                yield None
-                return
-            with self._lock("spool.lock"):
-                if self.deadletter_path.exists() and self.deadletter_path.stat().st_size:
-                    self.deadletter_path.rename(
-                        self.directory / f"deadletter-replay-{os.getpid()}-{time.time_ns()}.jsonl"
-                    )
-            yield sorted(self.directory.glob("deadletter-replay-*.jsonl"))
+    def claim_dead_letters(self) -> contextlib.AbstractContextManager[list[Path] | None]:
+        """Take the dead letters for a re-send, as `claim` takes the spool; new ones go on into
+        a fresh dead-letter file."""
+        return self._claim(self.deadletter_path, "deadletter-replay-")
 
     @staticmethod
     def read_dead_letters(path: Path) -> tuple[list[Action], list[bytes]]:
@@ -238,21 +228,26 @@ class Spool:
                 total += path.stat().st_size
         return total
 
-    @contextlib.contextmanager
-    def claim(self) -> Iterator[list[Path] | None]:
+    def claim(self) -> contextlib.AbstractContextManager[list[Path] | None]:
         """Take everything spooled so far for one replay; None when another replay is running.
 
         Appends go on into a fresh spool file meanwhile. The claimed files belong to the caller
         until it leaves the block: it `release`s each one it emptied and `keep_rest`s the others.
         """
+        return self._claim(self.path, "replay-")
+
+    @contextlib.contextmanager
+    def _claim(self, source: Path, prefix: str) -> Iterator[list[Path] | None]:
+        """Rename `source` to a `<prefix><pid>-<ns>.jsonl` batch (under the append lock) and
+        yield every such batch, older unfinished ones included; None while a replay runs."""
         with self._lock("replay.lock", blocking=False) as acquired:
             if not acquired:
                 yield None
                 return
             with self._lock("spool.lock"):
-                if self.path.exists() and self.path.stat().st_size:
-                    self.path.rename(self.directory / f"replay-{os.getpid()}-{time.time_ns()}.jsonl")
-            yield self._replay_files()
+                if source.exists() and source.stat().st_size:
+                    source.rename(self.directory / f"{prefix}{os.getpid()}-{time.time_ns()}.jsonl")
+            yield sorted(self.directory.glob(f"{prefix}*.jsonl"))
 
     @staticmethod
     def read_chunk(handle: IO[bytes], size: int) -> tuple[list[Action], list[str], bool]:

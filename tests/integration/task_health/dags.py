@@ -40,25 +40,28 @@ class ScoreOperator(ModelExecutionOperator):
         )
 
 
+@task
+def succeed() -> int:
+    return 1
+
+
+@task
+def fail() -> None:
+    raise ValueError("input partition is empty: landing/hourly/date=2026-01-01/a.csv")
+
+
+@task(retries=1)
+def flaky(**context: Any) -> str:
+    if context["ti"].try_number < 2:
+        raise RuntimeError("transient failure on the first try")
+    return "ok"
+
+
 def lifecycle_dag(dag_id: str) -> DAG:
     """One task succeeds, one fails, one fails once then succeeds on retry, one runs a model."""
 
     @dag(dag_id=dag_id, schedule=None, tags=["test"], **with_task_health(DEFAULT_ARGS))
     def lifecycle() -> None:
-        @task
-        def succeed() -> int:
-            return 1
-
-        @task
-        def fail() -> None:
-            raise ValueError("input partition is empty: landing/hourly/date=2026-01-01/a.csv")
-
-        @task(retries=1)
-        def flaky(**context: Any) -> str:
-            if context["ti"].try_number < 2:
-                raise RuntimeError("transient failure on the first try")
-            return "ok"
-
         succeed()
         fail()
         flaky()
@@ -72,20 +75,6 @@ def plain_dag(dag_id: str) -> DAG:
 
     @dag(dag_id=dag_id, schedule=None, tags=["test"], default_args=DEFAULT_ARGS)
     def plain() -> None:
-        @task
-        def succeed() -> int:
-            return 1
-
-        @task
-        def fail() -> None:
-            raise ValueError("plain DAG fails on purpose")
-
-        @task(retries=1)
-        def flaky(**context: Any) -> str:
-            if context["ti"].try_number < 2:
-                raise RuntimeError("transient failure on the first try")
-            return "ok"
-
         @task
         def skip() -> None:
             from airflow.sdk.exceptions import AirflowSkipException

@@ -31,7 +31,10 @@ def test_a_dag_with_no_task_health_line_gets_every_document(task_health, airflow
     assert got == PLAIN_DOCUMENTS
     by_key = {(d["event"], d["status"], d["airflow"]["task_id"]): d for d in docs}
     failed = by_key[("task_execution", "failed", "fail")]
-    assert (failed["error_type"], failed["error_message"]) == ("ValueError", "plain DAG fails on purpose")
+    assert (failed["error_type"], failed["error_message"]) == (
+        "ValueError",
+        "input partition is empty: landing/hourly/date=2026-01-01/a.csv",
+    )
     assert by_key[("task_execution", "up_for_retry", "flaky")]["error_type"] == "RuntimeError"
     done = by_key[("task_execution", "completed", "succeed")]
     assert done["response_time"] > 0 and done["process"]["memory_rss_bytes"] > 0, "sampled as the callbacks do"
