@@ -10,7 +10,7 @@ Airflow, failing with the internal's name when it moved:
 - `task_runner.SUPERVISOR_COMMS`: set in a process the Execution API supervises (a task or a
   DAG-processor callback), absent in `dag.test()` and in commands;
 - the metadata database (`airflow.utils.session`, `airflow.models.TaskInstance`): task states
-  of a run where no Execution API is connected;
+  of a run where no Execution API is connected, and its tries for the reconciler;
 - `_AIRFLOW_PROCESS_CONTEXT=server`: makes the SDK read connections from the metadata
   database in a command run outside a task, as the scheduler does.
 """
@@ -64,6 +64,21 @@ def run_task_states(dag_id: str, run_id: str) -> TaskStates:
             TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
         )
         return {(task_id, map_index): state for task_id, map_index, state in rows}
+
+
+def ended_task_tries(dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """The current try of every task instance of a run, as plain values, from the metadata
+    database (the scheduler's view; for the reconciler, which runs there)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    fields = ("id", "dag_id", "run_id", "task_id", "map_index", "try_number", "max_tries", "state",
+              "start_date", "end_date", "hostname", "operator")  # fmt: skip
+    with create_session() as session:
+        rows = session.query(*(getattr(TaskInstance, f) for f in fields)).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+        )
+        return [dict(zip(fields, row, strict=True)) for row in rows]
 
 
 def read_connections_from_metadata_db() -> None:

@@ -14,7 +14,8 @@ Where each hook runs (Airflow 3) and what it does:
   request nor the scheduler loop waits for Elasticsearch.
 - `on_dag_run_success/failed` run in the scheduler (and in `dag.test()`): the `dag_run`
   summary, also from the background thread; its `_id` is the one the DAG callback's summary
-  has, so a DAG that keeps `with_task_health` still gets one summary.
+  has, so a DAG that keeps `with_task_health` still gets one summary. Then the run is
+  reconciled (`reconciler.reconcile_run`): tries killed without a word get their terminal document.
 `TASK_HEALTH_PLUGIN=false` turns all of it off; `TASK_HEALTH_PLUGIN_DAGS` and
 `TASK_HEALTH_PLUGIN_EXCLUDE_DAGS` (comma-separated fnmatch patterns) restrict it to some DAGs.
 """
@@ -34,6 +35,7 @@ from include.task_health import callbacks
 from include.task_health.context import enum_value
 from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.emitter import emit, never_raise
+from include.task_health.reconciler import reconcile_run
 from include.task_health.settings import TaskHealthSettings
 
 if TYPE_CHECKING:
@@ -131,11 +133,11 @@ def _dag_run_finished(dag_run: Any, msg: str, finished: Callable[[Context], None
     if not TaskHealthSettings.from_env().plugin_covers(dag_run.dag_id):
         return
     dag = getattr(dag_run, "dag", None)
-    if instrumented(getattr(dag, "on_failure_callback", None), callbacks.on_dag_run_failure):
-        return  # the DAG's own callback writes this summary
     run = SimpleNamespace(**{name: getattr(dag_run, name, None) for name in RUN_FIELDS})
     context = cast("Context", {"dag_run": run, "reason": msg})
-    in_background(lambda: finished(context))
+    if not instrumented(getattr(dag, "on_failure_callback", None), callbacks.on_dag_run_failure):
+        in_background(lambda: finished(context))  # else the DAG's own callback writes this summary
+    in_background(lambda: reconcile_run(run.dag_id, run.run_id))
 
 
 class TaskHealthListener:

@@ -43,6 +43,16 @@ def test_task_states_come_from_the_metadata_database_outside_a_task(airflow_db) 
     assert states == {}, "TaskInstance.task_id/map_index/state or create_session moved"
 
 
+def test_a_runs_tries_come_from_the_metadata_database(airflow_db) -> None:
+    from tests.integration.task_health.dags import load_dag
+
+    run = load_dag("th_plain").test()
+    tries = {row["task_id"]: row for row in airflow_compat.ended_task_tries("th_plain", run.run_id)}
+    assert set(tries) == {"succeed", "fail", "flaky", "skip"}, "TaskInstance columns moved: the reconciler is blind"
+    assert str(getattr(tries["fail"]["state"], "value", tries["fail"]["state"])) == "failed"
+    assert tries["flaky"]["try_number"] == 2 and tries["fail"]["id"] and tries["fail"]["end_date"]
+
+
 def test_the_server_process_context_makes_the_sdk_read_the_metadata_db() -> None:
     probe = (
         "from include import airflow_compat\n"

@@ -112,6 +112,23 @@ PLAIN_DOCUMENTS = SHARED_TASK_DOCUMENTS + Counter(
 )
 
 
+def killed_dag(dag_id: str) -> DAG:
+    """A task whose process is SIGKILLed on its last try: no callback nor listener runs after."""
+
+    @dag(dag_id=dag_id, schedule=None, tags=["test"], default_args=DEFAULT_ARGS)
+    def killed() -> None:
+        @task
+        def die() -> None:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        die()
+
+    return killed()
+
+
 class SlowScoreOperator(ScoreOperator):
     def run_model(self, context: Any) -> ModelRun:
         import time
