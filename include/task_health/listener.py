@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -112,7 +112,7 @@ def outside_event(
     return HealthEvent(
         "task_execution",
         document_status,
-        end or datetime.now(start.tzinfo if start else None),
+        end or datetime.now(UTC),
         ref,
         TaskHealthSettings.from_env().application_name,
         response_time=(end - start).total_seconds() if start and end else None,

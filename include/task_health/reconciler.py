@@ -14,7 +14,7 @@ reconciled one never both land, and running it twice changes nothing.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from include.task_health.document import AirflowRef, HealthEvent
@@ -55,7 +55,7 @@ def missing_terminal_events(
             HealthEvent(
                 "task_execution",
                 state,
-                end or datetime.now(start.tzinfo if start else None),
+                end or datetime.now(UTC),
                 ref,
                 application_name,
                 response_time=(end - start).total_seconds() if start and end else None,

@@ -26,3 +26,9 @@ def test_only_ended_tries_with_a_start_and_no_end_get_a_document() -> None:
     assert (killed.error_type, killed.response_time, killed.details) == (DIED, 7.0, {"reconciled": True})
     assert killed.at == datetime(2026, 3, 1, 10, 0, 7, tzinfo=UTC)
     assert missing_terminal_events(tries, documented | {("killed", "failed"), ("retry", "up_for_retry")}, "app") == []
+
+
+def test_a_try_without_dates_still_gets_a_document() -> None:
+    undated = {**row("killed", "failed"), "start_date": None, "end_date": None}
+    [event] = missing_terminal_events([undated], {("killed", "started")}, "app")
+    assert event.at.tzinfo is not None and event.response_time is None
