@@ -45,9 +45,12 @@ def succeed() -> int:
     return 1
 
 
+FAIL_MESSAGE = "input partition is empty: landing/hourly/date=2026-01-01/a.csv"
+
+
 @task
 def fail() -> None:
-    raise ValueError("input partition is empty: landing/hourly/date=2026-01-01/a.csv")
+    raise ValueError(FAIL_MESSAGE)
 
 
 @task(retries=1)
@@ -228,14 +231,6 @@ def own_callbacks_dag(dag_id: str) -> DAG:
         ),
     )
     def own_callbacks() -> None:
-        @task
-        def succeed() -> int:
-            return 1
-
-        @task
-        def fail() -> None:
-            raise ValueError("fails on purpose")
-
         succeed()
         fail()
 

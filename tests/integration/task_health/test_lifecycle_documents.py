@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.integration.task_health.dags import LIFECYCLE_DOCUMENTS, load_dag
+from tests.integration.task_health.dags import FAIL_MESSAGE, LIFECYCLE_DOCUMENTS, load_dag
 from tests.support import state_of
 
 CONTRACT_TYPES = {
@@ -86,7 +86,7 @@ def test_failures_and_retries_carry_the_error(run_documents) -> None:
     _, docs = run_documents
     by_key = {(d["event"], d["status"], d["airflow"]["task_id"]): d for d in docs}
     failed = by_key[("task_execution", "failed", "fail")]
-    assert failed["error_message"] == "input partition is empty: landing/hourly/date=2026-01-01/a.csv"
+    assert failed["error_message"] == FAIL_MESSAGE
     assert (failed["error_type"], failed["log_level"]) == ("ValueError", "ERROR")
     retry = by_key[("task_execution", "up_for_retry", "flaky")]
     assert retry["error_message"] == "transient failure on the first try"

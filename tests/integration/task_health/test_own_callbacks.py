@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.integration.task_health.dags import OWN_CALLBACKS_FILE, load_dag
+from tests.integration.task_health.dags import FAIL_MESSAGE, OWN_CALLBACKS_FILE, load_dag
 from tests.support import state_of
 
 
@@ -47,6 +47,6 @@ def test_task_health_documents_were_written_too(run) -> None:
         }
     )
     [failed] = [d for d in docs if d["status"] == "failed" and d["event"] == "task_execution"]
-    assert (failed["error_type"], failed["error_message"]) == ("ValueError", "fails on purpose")
+    assert (failed["error_type"], failed["error_message"]) == ("ValueError", FAIL_MESSAGE)
     [summary] = [d for d in docs if d["event"] == "dag_run"]
     assert (summary["dag_run"]["task_states"]["success"], summary["dag_run"]["task_states"]["failed"]) == (1, 1)
