@@ -47,6 +47,7 @@ def live_airflow_env(es_url: str) -> dict[str, str]:
         "AIRFLOW__API__PORT": str(PORT),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{BASE}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__API__EXPOSE_STACKTRACE": "True",  # a failed request says why, in the test output
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",

@@ -14,7 +14,7 @@ import pytest
 
 from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, region_names, write_days
-from tests.e2e.live import BASE, E2E_PREFIX
+from tests.e2e.live import E2E_PREFIX
 
 REGIONS = region_names(4)
 FIRST = date(2026, 3, 2)
@@ -52,11 +52,9 @@ def test_a_rest_triggered_manual_run_processes_the_requested_day(pipeline_ready,
     assert {d["airflow"]["task_id"] for d in docs if d["event"] == "task_execution"} >= {"extract", "detect", "persist"}
 
 
-def backfill(first: date, last: date, reprocess: str) -> None:
+def backfill(live_airflow, first: date, last: date, reprocess: str) -> None:
     """Create a backfill; a previous one is only marked complete by a scheduler sweep (~30 s)
     (409 until then), and on SQLite a busy database answers 503."""
-    import requests
-
     body = {
         "dag_id": "hourly_anomaly_detection",
         "from_date": f"{first.isoformat()}T00:00:00Z",
@@ -66,10 +64,10 @@ def backfill(first: date, last: date, reprocess: str) -> None:
     }
     deadline = time.monotonic() + 120
     while True:
-        response = requests.post(f"{BASE}/api/v2/backfills", json=body, timeout=30)
+        response = live_airflow.request("POST", "/backfills", json=body)
         if response.ok:
             return
-        assert response.status_code in {409, 503} and time.monotonic() < deadline, response.text[:1000]
+        assert response.status_code in {409, 503} and time.monotonic() < deadline, response.text[:4000]
         time.sleep(5)
 
 
@@ -90,7 +88,7 @@ def test_a_backfill_processes_each_date_and_a_rerun_changes_nothing(pipeline_rea
     from mlflow import MlflowClient
 
     days = [FIRST + timedelta(days=i) for i in range(2, 5)]
-    backfill(days[0], days[-1], reprocess="none")
+    backfill(live_airflow, days[0], days[-1], reprocess="none")
     runs = backfill_runs(live_airflow, days)
     assert {d: r["state"] for d, r in runs.items()} == dict.fromkeys(days, "success")
     first_outputs = {d: partition_rows(pipeline_ready, d) for d in days}
@@ -109,7 +107,7 @@ def test_a_backfill_processes_each_date_and_a_rerun_changes_nothing(pipeline_rea
     index = os.environ["ANOMALIES_INDEX"]
     es.indices.refresh(index=index)
     count_before = es.count(index=index)["count"]
-    backfill(days[0], days[-1], reprocess="completed")
+    backfill(live_airflow, days[0], days[-1], reprocess="completed")
     time.sleep(5)
     rerun = backfill_runs(live_airflow, days)
     assert {r["state"] for r in rerun.values()} == {"success"}
