@@ -9,8 +9,10 @@ Airflow, failing with the internal's name when it moved:
   connections registered, masked out of what the project ships;
 - `task_runner.SUPERVISOR_COMMS`: set in a process the Execution API supervises (a task or a
   DAG-processor callback), absent in `dag.test()` and in commands;
-- the metadata database (`airflow.utils.session`, `airflow.models.TaskInstance`): task states
-  of a run where no Execution API is connected, and its tries for the reconciler;
+- the metadata database (`airflow.utils.session`, `airflow.models.TaskInstance`,
+  `TaskInstanceHistory`, `Log`): task states of a run where no Execution API is connected, and
+  for the reconciler the tries of a run or of the last minutes, with the audit-log entry
+  Airflow writes when it ends a try itself (heartbeat timeout, state mismatch);
 - `_AIRFLOW_PROCESS_CONTEXT=server`: makes the SDK read connections from the metadata
   database in a command run outside a task, as the scheduler does.
 """
@@ -18,6 +20,8 @@ Airflow, failing with the internal's name when it moved:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 PROCESS_CONTEXT_VARIABLE = "_AIRFLOW_PROCESS_CONTEXT"
@@ -66,19 +70,67 @@ def run_task_states(dag_id: str, run_id: str) -> TaskStates:
         return {(task_id, map_index): state for task_id, map_index, state in rows}
 
 
-def ended_task_tries(dag_id: str, run_id: str) -> list[dict[str, Any]]:
-    """The current try of every task instance of a run, as plain values, from the metadata
-    database (the scheduler's view; for the reconciler, which runs there)."""
+TRY_FIELDS = ("id", "dag_id", "run_id", "task_id", "map_index", "try_number", "max_tries", "state",
+              "start_date", "end_date", "hostname", "operator")  # fmt: skip
+# What Airflow writes to its audit log (`log` table) when it ends a try the task did not end
+# itself: the scheduler found no heartbeat, or the executor reported an end the task never did.
+ENDING_LOG_EVENTS = ("heartbeat timeout", "state mismatch")
+
+
+def run_tries(dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """Every try of every task instance of a run (current ones and earlier ones, from
+    `task_instance_history`), as plain values (see `_tries`)."""
     from airflow.models.taskinstance import TaskInstance
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
+
+    return _tries(
+        lambda table: (table.dag_id == dag_id, table.run_id == run_id), (TaskInstance, TaskInstanceHistory), None
+    )
+
+
+def tries_ended_since(since: datetime, states: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
+    """Tries of any DAG in one of `states` that ended at or after `since`, oldest end first, at
+    most `limit` of each table (current tries, earlier tries)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
+
+    return _tries(
+        lambda table: (table.state.in_(states), table.end_date >= since), (TaskInstance, TaskInstanceHistory), limit
+    )
+
+
+def _tries(where: Callable[[Any], tuple[Any, ...]], tables: tuple[Any, ...], limit: int | None) -> list[dict[str, Any]]:
+    """Rows of `tables` (TaskInstance, TaskInstanceHistory) matching `where(table)` as dicts of
+    TRY_FIELDS (`id`: the try's own id), each with `earlier_try` (a history row: a later try
+    exists; Airflow archives an `up_for_retry` try as `failed`) and `ending_log_event`: the
+    ENDING_LOG_EVENTS entry Airflow wrote for that try, if any (the metadata DB keeps no exit
+    code or signal)."""
+    from airflow.models.log import Log
     from airflow.utils.session import create_session
 
-    fields = ("id", "dag_id", "run_id", "task_id", "map_index", "try_number", "max_tries", "state",
-              "start_date", "end_date", "hostname", "operator")  # fmt: skip
+    rows: list[dict[str, Any]] = []
     with create_session() as session:
-        rows = session.query(*(getattr(TaskInstance, f) for f in fields)).filter(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
-        )
-        return [dict(zip(fields, row, strict=True)) for row in rows]
+        for table in tables:
+            # A history row's `id` is a Python property; the try's id is its `task_instance_id`.
+            earlier = hasattr(table, "task_instance_id")
+            id_column = table.task_instance_id if earlier else table.id
+            columns = [id_column if f == "id" else getattr(table, f) for f in TRY_FIELDS]
+            query = session.query(*columns).filter(*where(table)).order_by(table.end_date)
+            rows += [dict(zip(TRY_FIELDS, row, strict=True), earlier_try=earlier) for row in query.limit(limit)]
+        runs = {(row["dag_id"], row["run_id"]) for row in rows}
+        events: dict[tuple[Any, ...], str] = {}
+        if runs:
+            logged = session.query(Log.dag_id, Log.run_id, Log.task_id, Log.map_index, Log.try_number, Log.event)
+            logged = logged.filter(
+                Log.event.in_(ENDING_LOG_EVENTS),
+                Log.dag_id.in_(sorted({dag_id for dag_id, _ in runs})),
+                Log.run_id.in_(sorted({run_id for _, run_id in runs})),
+            )
+            events = {tuple(entry[:5]): entry[5] for entry in logged}
+    for row in rows:
+        key = (row["dag_id"], row["run_id"], row["task_id"], row["map_index"], row["try_number"])
+        row["ending_log_event"] = events.get(key)
+    return rows
 
 
 def read_connections_from_metadata_db() -> None:

@@ -16,15 +16,19 @@ Where each hook runs (Airflow 3) and what it does:
   summary, also from the background thread; its `_id` is the one the DAG callback's summary
   has, so a DAG that keeps `with_task_health` still gets one summary. Then the run is
   reconciled (`reconciler.reconcile_run`): tries killed without a word get their terminal document.
+- `on_starting/before_stopping` with a `Job` (scheduler, triggerer, DAG processor) start and stop
+  the reconciler's periodic sweep (`reconciler.Sweeper`), which keeps running only where the job
+  turns out to be the scheduler's: several schedulers each sweep, harmlessly (ids are shared).
 `TASK_HEALTH_PLUGIN=false` turns all of it off; `TASK_HEALTH_PLUGIN_DAGS` and
-`TASK_HEALTH_PLUGIN_EXCLUDE_DAGS` (comma-separated fnmatch patterns) restrict it to some DAGs.
+`TASK_HEALTH_PLUGIN_EXCLUDE_DAGS` (comma-separated fnmatch patterns) restrict it to some DAGs;
+`TASK_HEALTH_SWEEP_INTERVAL_S=0` leaves reconciling to the end of each run.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
@@ -35,7 +39,7 @@ from include.task_health import callbacks
 from include.task_health.context import enum_value
 from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.emitter import emit, never_raise
-from include.task_health.reconciler import reconcile_run
+from include.task_health.reconciler import Sweeper, reconcile_run
 from include.task_health.settings import TaskHealthSettings
 
 if TYPE_CHECKING:
@@ -52,15 +56,19 @@ OUTSIDE_STATES = {
 RUN_FIELDS = ("dag_id", "run_id", "clear_number", "run_type", "state", "logical_date", "data_interval_start",
               "data_interval_end", "start_date", "end_date")  # fmt: skip
 
+SCHEDULER_JOB_TYPE = "SchedulerJob"  # `Job.job_type` once a SchedulerJobRunner took the job
+
 _background: ThreadPoolExecutor | None = None
+_sweeper: Sweeper | None = None
 
 
-def in_background(work: Callable[[], object]) -> None:
-    """Run `work` on the one task-health thread of this process (created on first use)."""
+def in_background(work: Callable[[], object]) -> Future[object]:
+    """Run `work` on the one task-health thread of this process (created on first use), after
+    the work queued before it."""
     global _background
     if _background is None:
         _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-health")
-    _background.submit(work)
+    return _background.submit(work)
 
 
 def is_metadata_row(task_instance: object) -> bool:
@@ -140,6 +148,24 @@ def _dag_run_finished(dag_run: Any, msg: str, finished: Callable[[Context], None
     in_background(lambda: reconcile_run(run.dag_id, run.run_id))
 
 
+def _start_sweep(component: object) -> None:
+    global _sweeper
+    settings = TaskHealthSettings.from_env()
+    if _sweeper is not None or not hasattr(component, "job_type") or settings.sweep_interval_s <= 0:
+        return
+    if not (settings.enabled and settings.plugin_enabled):
+        return
+    _sweeper = Sweeper(settings.sweep_interval_s, lambda: getattr(component, "job_type", None) == SCHEDULER_JOB_TYPE)
+    _sweeper.start()
+
+
+def _stop_sweep() -> None:
+    global _sweeper
+    if _sweeper is not None:
+        _sweeper.stop()
+        _sweeper = None
+
+
 class TaskHealthListener:
     """Airflow's listener hooks, each bounded and never raising (see the module docstring)."""
 
@@ -174,6 +200,16 @@ class TaskHealthListener:
         with never_raise("listener on_task_instance_skipped"):
             if (context := _task_context(task_instance)) is not None:
                 callbacks.on_task_skipped(context)
+
+    @hookimpl
+    def on_starting(self, component: object) -> None:
+        with never_raise("listener on_starting"):
+            _start_sweep(component)
+
+    @hookimpl
+    def before_stopping(self, component: object) -> None:
+        with never_raise("listener before_stopping"):
+            _stop_sweep()
 
     @hookimpl
     def on_dag_run_success(self, dag_run: Any, msg: str) -> None:

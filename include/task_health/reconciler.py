@@ -1,20 +1,35 @@
 """Terminal documents for task tries that ended without writing one: a task process killed
-(SIGKILL, the OOM killer) or its worker lost never runs its callbacks nor Airflow's listener,
-so its `started` document is the last one, and Airflow alone knows it ended.
+(SIGKILL, the OOM killer), its supervisor or worker lost, never runs its callbacks nor
+Airflow's listener, so its `started` document is its last one, and Airflow alone knows it ended.
 
-When a DAG run ends, the plugin's listener (in the scheduler, on its background thread)
-calls `reconcile_run`: every current try that Airflow says ended (`failed`, `up_for_retry`)
-and that has a `started` document but no terminal one gets the missing document, with what is
-known: state, try, duration from the try's start and end, `error_type` `TaskDiedWithoutReporting`.
-A try without any document is one task health does not cover (plugin off or excluded), and
-is left alone. Writes are `create`s with the usual ids, so a late real document and a
-reconciled one never both land, and running it twice changes nothing.
+Two passes find such tries, both in the scheduler (the plugin's listener starts them there):
+- `reconcile_run`, when a DAG run ends: every try of the run, earlier tries included;
+- `Sweep`, every TASK_HEALTH_SWEEP_INTERVAL_S seconds on its own thread: tries of any DAG that
+  ended since the last successful sweep, so a killed try of a run still going on (waiting for
+  its retry) gets its document within seconds, not at the run's end.
+A try that Airflow says ended (`failed`, `up_for_retry`, `upstream_failed`), with a `started`
+document and no terminal one, gets the missing document with what is known: state, try,
+duration from the try's start and end, and `error_type` from what Airflow recorded about how it
+ended: `HeartbeatTimeout` (the scheduler heard nothing from the try: its supervisor or worker
+died, or hung), `KilledExternally` (the executor reported an end the task never reported), else
+`TaskKilled` (the supervisor saw the task process die: a signal, most often SIGKILL from the OOM
+killer; Airflow keeps the signal only in the task log). A try without any document is one task
+health does not cover (plugin off or excluded) and is left alone.
+
+Writes are `create`s with the usual ids, so a late real document and a reconciled one never
+both land, and running a pass twice (or on two schedulers) changes nothing. Each pass is
+bounded: one metadata-DB read of at most SWEEP_LIMIT tries per table, one search, one bulk
+write, each with a timeout. One limit: a try whose own terminal document is still in a spool
+(Elasticsearch was down as it ended) gets the reconciled document; the spooled one, with the
+same id, is then dropped as already delivered.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from include.task_health.document import AirflowRef, HealthEvent
@@ -23,8 +38,27 @@ from include.task_health.settings import TaskHealthSettings
 log = logging.getLogger(__name__)
 
 TERMINAL = {"completed", "failed", "up_for_retry", "skipped"}
-ENDED = {"failed", "up_for_retry"}  # task states whose try wrote nothing after a kill
-DIED = "TaskDiedWithoutReporting"
+# Task states of a try that ended, and the document status each one gets.
+ENDED = {"failed": "failed", "up_for_retry": "up_for_retry", "upstream_failed": "failed"}
+# error_type and error_message by the audit-log entry Airflow wrote when it ended the try itself.
+HOW_IT_ENDED = {
+    "heartbeat timeout": (
+        "HeartbeatTimeout",
+        "Airflow heard no heartbeat from the try and failed it: its supervisor or worker died or hung",
+    ),
+    "state mismatch": (
+        "KilledExternally",
+        "the executor reported the try ended while Airflow still had it running: killed outside Airflow",
+    ),
+    None: (
+        "TaskKilled",
+        "the task's process died without reporting: killed by a signal (SIGKILL, most often the "
+        "out-of-memory killer); the task log holds the signal",
+    ),
+}
+SWEEP_LIMIT = 1000  # tries per table and sweep; the rest waits for the next sweep
+SWEEP_OVERLAP = timedelta(seconds=60)  # a try committed late with an earlier end_date is seen too
+SWEEP_FIRST_LOOKBACK = timedelta(hours=1)  # a new scheduler looks this far back
 
 
 def missing_terminal_events(
@@ -34,12 +68,16 @@ def missing_terminal_events(
     already in the index."""
     events = []
     for row in tries:
-        state, ti_id = str(getattr(row["state"], "value", row["state"])), str(row["id"])
+        state, ti_id = _state(row), str(row["id"])
         if state not in ENDED or (ti_id, "started") not in documented:
             continue
         if any((ti_id, status) in documented for status in TERMINAL):
             continue
+        status = ENDED[state]
+        if row.get("earlier_try") and status == "failed" and row["try_number"] <= (row["max_tries"] or 0):
+            status = "up_for_retry"  # archived as failed, though a retry followed it
         start, end = row["start_date"], row["end_date"]
+        error_type, message = HOW_IT_ENDED.get(row.get("ending_log_event"), HOW_IT_ENDED[None])
         ref = AirflowRef(
             dag_id=row["dag_id"],
             run_id=row["run_id"],
@@ -54,28 +92,25 @@ def missing_terminal_events(
         events.append(
             HealthEvent(
                 "task_execution",
-                state,
+                status,
                 end or datetime.now(UTC),
                 ref,
                 application_name,
                 response_time=(end - start).total_seconds() if start and end else None,
-                error_message="the task's process ended without reporting (killed, out of memory or its worker lost)",
-                error_type=DIED,
-                details={"reconciled": True},
+                error_message=message,
+                error_type=error_type,
+                details={"reconciled": True, "task_state": state},
             )
         )
     return events
 
 
-TASK_EVENTS = {"term": {"event": "task_execution"}}
+def _state(row: dict[str, Any]) -> str:
+    return str(getattr(row["state"], "value", row["state"]))
 
 
-def _term(field: str, value: str) -> dict[str, Any]:
-    return {"term": {field: value}}
-
-
-def documented_tries(dag_id: str, run_id: str, settings: TaskHealthSettings) -> set[tuple[str, str]]:
-    """(ti_id, status) of the run's task documents in the index."""
+def documented_tries(ti_ids: list[str], settings: TaskHealthSettings) -> set[tuple[str, str]]:
+    """(ti_id, status) of the task documents of these tries in the index."""
     from include.delivery.shippers import client
 
     es = client(settings.delivery, request_timeout_s=10)
@@ -85,35 +120,82 @@ def documented_tries(dag_id: str, run_id: str, settings: TaskHealthSettings) -> 
         index=pattern,
         size=10_000,
         source={"includes": ["airflow.ti_id", "status"]},
-        query={
-            "bool": {
-                "filter": [
-                    {"term": {"airflow.dag_id": dag_id}},
-                    {"term": {"airflow.run_id": run_id}},
-                    {"term": {"event": "task_execution"}},
-                ]
-            }
-        },
+        query={"bool": {"filter": [{"terms": {"airflow.ti_id": ti_ids}}, {"term": {"event": "task_execution"}}]}},
         ignore_unavailable=True,
     )
     hits = (h["_source"] for h in response["hits"]["hits"])
-    return {(str(h["airflow"]["ti_id"]), h["status"]) for h in hits if h.get("airflow", {}).get("ti_id")}
+    return {(str(h["airflow"]["ti_id"]), h["status"]) for h in hits}
+
+
+def reconcile(tries: list[dict[str, Any]]) -> int:
+    """Write the missing terminal documents of `tries`; how many. Raises when Elasticsearch
+    cannot be read (the caller retries on its next pass)."""
+    from include.task_health.emitter import emit
+
+    settings = TaskHealthSettings.from_env()
+    ended = [row for row in tries if _state(row) in ENDED and settings.plugin_covers(row["dag_id"])]
+    if not ended:
+        return 0
+    documented = documented_tries(sorted({str(row["id"]) for row in ended}), settings)
+    events = missing_terminal_events(ended, documented, settings.application_name)
+    if events:
+        log.warning("task health: %d task tries ended without reporting; writing their documents", len(events))
+        emit(*events)
+    return len(events)
 
 
 def reconcile_run(dag_id: str, run_id: str) -> int:
-    """Write the run's missing terminal documents; how many it wrote (never raises)."""
-    from include.airflow_compat import ended_task_tries
-    from include.task_health.emitter import emit, never_raise
+    """Reconcile every try of a run that has ended; how many documents it wrote (never raises)."""
+    from include.airflow_compat import run_tries
+    from include.task_health.emitter import never_raise
 
-    with never_raise("reconcile"):
-        settings = TaskHealthSettings.from_env()
-        events = missing_terminal_events(
-            ended_task_tries(dag_id, run_id), documented_tries(dag_id, run_id, settings), settings.application_name
-        )
-        if events:
-            log.warning(
-                "%s/%s: %d task tries ended without reporting; writing their documents", dag_id, run_id, len(events)
-            )
-            emit(*events)
-        return len(events)
+    with never_raise(f"reconcile {dag_id}/{run_id}"):
+        return reconcile(run_tries(dag_id, run_id))
     return 0
+
+
+class Sweep:
+    """The periodic pass: tries ended since the last pass that succeeded (minus an overlap)."""
+
+    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.now = now
+        self.since = now() - SWEEP_FIRST_LOOKBACK
+
+    def once(self) -> int:
+        """One pass; how many documents it wrote. Raises when the DB or Elasticsearch fails, and
+        then the next pass looks back as far again."""
+        from include.airflow_compat import tries_ended_since
+
+        started = self.now()
+        tries = tries_ended_since(self.since - SWEEP_OVERLAP, tuple(ENDED), SWEEP_LIMIT)
+        written = reconcile(tries)
+        full = len(tries) >= SWEEP_LIMIT
+        self.since = max(row["end_date"] for row in tries) if full else started
+        return written
+
+
+class Sweeper:
+    """The thread that runs a `Sweep` every `interval_s` seconds while `runs_here()` holds (it is
+    asked at each pass: the scheduler's job says what it is only once its runner took it)."""
+
+    def __init__(self, interval_s: float, runs_here: Callable[[], bool]) -> None:
+        self.interval_s = interval_s
+        self.runs_here = runs_here
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="task-health-sweep", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _loop(self) -> None:
+        from include.task_health.emitter import never_raise
+
+        sweep = Sweep()
+        while not self.stopped.wait(self.interval_s):
+            if not self.runs_here():
+                return
+            with never_raise("sweep"):
+                sweep.once()

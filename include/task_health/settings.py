@@ -22,6 +22,7 @@ class TaskHealthSettings:
     plugin_enabled: bool = True  # the `task_health` plugin's listener (TASK_HEALTH_PLUGIN)
     plugin_dags: tuple[str, ...] = ()  # DAG id patterns it covers (empty: every DAG)
     plugin_exclude_dags: tuple[str, ...] = ()  # DAG id patterns it leaves alone
+    sweep_interval_s: float = 15.0  # the scheduler's reconciler sweep (0: only at each run's end)
 
     def plugin_covers(self, dag_id: str) -> bool:
         """Whether the plugin emits for `dag_id` (fnmatch patterns; exclusion wins)."""
@@ -43,6 +44,7 @@ class TaskHealthSettings:
             plugin_enabled=os.environ.get("TASK_HEALTH_PLUGIN", "true").lower() not in {"0", "false", "no"},
             plugin_dags=_patterns("TASK_HEALTH_PLUGIN_DAGS"),
             plugin_exclude_dags=_patterns("TASK_HEALTH_PLUGIN_EXCLUDE_DAGS"),
+            sweep_interval_s=env_float("TASK_HEALTH_SWEEP_INTERVAL_S", 15.0),
         )
 
 

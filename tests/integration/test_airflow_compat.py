@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 
 from include import airflow_compat
 
@@ -44,13 +45,30 @@ def test_task_states_come_from_the_metadata_database_outside_a_task(airflow_db) 
 
 
 def test_a_runs_tries_come_from_the_metadata_database(airflow_db) -> None:
+    from airflow.models.log import Log
+    from airflow.models.taskinstancekey import TaskInstanceKey
+    from airflow.utils.session import create_session
+
     from tests.integration.task_health.dags import load_dag
 
+    started = datetime.now(UTC)
     run = load_dag("th_plain").test()
-    tries = {row["task_id"]: row for row in airflow_compat.ended_task_tries("th_plain", run.run_id)}
-    assert set(tries) == {"succeed", "fail", "flaky", "skip"}, "TaskInstance columns moved: the reconciler is blind"
-    assert str(getattr(tries["fail"]["state"], "value", tries["fail"]["state"])) == "failed"
-    assert tries["flaky"]["try_number"] == 2 and tries["fail"]["id"] and tries["fail"]["end_date"]
+    with create_session() as session:
+        session.add(
+            Log(event="heartbeat timeout", task_instance=TaskInstanceKey("th_plain", "fail", run.run_id, 1, -1))
+        )
+    tries = {(row["task_id"], row["try_number"]): row for row in airflow_compat.run_tries("th_plain", run.run_id)}
+    assert set(tries) == {("succeed", 1), ("fail", 1), ("flaky", 1), ("flaky", 2), ("skip", 1)}, (
+        "TaskInstance/TaskInstanceHistory columns moved: the reconciler is blind"
+    )
+    first, second = tries[("flaky", 1)], tries[("flaky", 2)]
+    assert first["earlier_try"] and not second["earlier_try"] and first["id"] != second["id"], "a try, its own id"
+    assert str(getattr(tries[("fail", 1)]["state"], "value", tries[("fail", 1)]["state"])) == "failed"
+    assert tries[("fail", 1)]["ending_log_event"] == "heartbeat timeout", "Log's columns moved"
+    assert tries[("succeed", 1)]["ending_log_event"] is None and tries[("fail", 1)]["end_date"]
+    recent = airflow_compat.tries_ended_since(started, ("failed", "up_for_retry"), limit=100)
+    # An earlier try is archived as `failed` whether it failed or went up for retry.
+    assert {(r["task_id"], r["try_number"]) for r in recent if r["run_id"] == run.run_id} == {("fail", 1), ("flaky", 1)}
 
 
 def test_the_server_process_context_makes_the_sdk_read_the_metadata_db() -> None:

@@ -59,3 +59,39 @@ def test_a_task_marked_failed_outside_it_gets_a_terminal_document() -> None:
     assert (success.status, success.error_type) == ("completed", None)
     timeout = outside_event(ti, "failed", TimeoutError("heartbeat timed out"), "running")
     assert (timeout.error_type, timeout.error_message) == ("TimeoutError", "heartbeat timed out")
+
+
+class Job:
+    """Stands for airflow.jobs.job.Job: its job_type is set once a runner takes it."""
+
+    job_type: str | None = None
+
+
+def test_the_sweep_starts_with_a_job_and_keeps_running_only_for_the_scheduler(monkeypatch) -> None:
+    from include.task_health import listener
+
+    monkeypatch.setenv("TASK_HEALTH_SWEEP_INTERVAL_S", "3600")
+    hooks = listener.TaskHealthListener()
+    hooks.on_starting(component=object())  # a task process's marker: no sweep there
+    assert listener._sweeper is None
+    job = Job()
+    hooks.on_starting(component=job)
+    try:
+        assert listener._sweeper is not None and listener._sweeper.thread.is_alive()
+        assert not listener._sweeper.runs_here()
+        job.job_type = "SchedulerJob"
+        assert listener._sweeper.runs_here()
+    finally:
+        sweeper = listener._sweeper
+        hooks.before_stopping(component=job)
+    assert listener._sweeper is None and sweeper is not None and sweeper.stopped.is_set()
+
+
+@pytest.mark.parametrize("env", [{"TASK_HEALTH_SWEEP_INTERVAL_S": "0"}, {"TASK_HEALTH_PLUGIN": "false"}])
+def test_no_sweep_when_it_or_the_plugin_is_off(monkeypatch, env) -> None:
+    from include.task_health import listener
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    listener.TaskHealthListener().on_starting(component=Job())
+    assert listener._sweeper is None

@@ -45,3 +45,46 @@ def test_the_plugin_can_be_turned_off_or_limited_to_some_dags(task_health, airfl
             patch.setenv(variable, value)
             run = load_dag("th_plain").test()
             assert documents_of(task_health, run.run_id, expected=1, timeout=3) == [], variable
+
+
+def test_tries_that_died_without_reporting_get_their_documents_from_the_sweep(task_health, airflow_db) -> None:
+    """As if `fail` had lost its heartbeat and flaky's first try had been SIGKILLed: their
+    terminal documents are removed and the scheduler's audit-log entry for the first is written,
+    as Airflow writes them. One sweep writes both documents (flaky's try from the task-instance
+    history), saying how each ended; a second sweep and the run's reconcile write nothing."""
+    from airflow.models.log import Log
+    from airflow.models.taskinstancekey import TaskInstanceKey
+    from airflow.utils.session import create_session
+
+    from include.task_health import listener
+    from include.task_health.reconciler import Sweep, reconcile_run
+
+    run = load_dag("th_plain").test()
+    docs = documents_of(task_health, run.run_id, expected=sum(PLAIN_DOCUMENTS.values()))
+    listener.in_background(lambda: None).result(timeout=60)  # the run's own reconcile is done
+    died = {
+        (d["airflow"]["task_id"], d["airflow"]["try_number"]): d
+        for d in docs
+        if d["status"] in {"failed", "up_for_retry"}
+    }
+    removed = [died[("fail", 1)], died[("flaky", 1)]]
+    for doc in removed:
+        task_health.es.delete(index=doc["_index"], id=doc["_id"], refresh=True)
+    with create_session() as session:
+        key = TaskInstanceKey("th_plain", "fail", run.run_id, 1, -1)
+        session.add(Log(event="heartbeat timeout", task_instance=key, extra="no heartbeat within 20 s"))
+
+    assert Sweep().once() == 2
+    after = documents_of(task_health, run.run_id, 0)
+    written = {
+        (d["airflow"]["task_id"], d["airflow"]["try_number"]): d for d in after if d["details"].get("reconciled")
+    }
+    assert set(written) == {("fail", 1), ("flaky", 1)}
+    heartbeat, killed = written[("fail", 1)], written[("flaky", 1)]
+    assert (heartbeat["status"], heartbeat["error_type"]) == ("failed", "HeartbeatTimeout")
+    assert (killed["status"], killed["error_type"]) == ("up_for_retry", "TaskKilled")
+    for doc, before in ((heartbeat, removed[0]), (killed, removed[1])):
+        assert doc["_id"] == before["_id"] and doc["airflow"]["ti_id"] == before["airflow"]["ti_id"]
+        assert doc["response_time"] > 0
+    assert Sweep().once() == 0 and reconcile_run("th_plain", run.run_id) == 0
+    assert len(documents_of(task_health, run.run_id, 0)) == sum(PLAIN_DOCUMENTS.values())
