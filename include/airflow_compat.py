@@ -75,6 +75,9 @@ TRY_FIELDS = ("id", "dag_id", "run_id", "task_id", "map_index", "try_number", "m
 # What Airflow writes to its audit log (`log` table) when it ends a try the task did not end
 # itself: the scheduler found no heartbeat, or the executor reported an end the task never did.
 ENDING_LOG_EVENTS = ("heartbeat timeout", "state mismatch")
+# What a try's row gets from its DAG run: {row key: DagRun column}.
+RUN_FIELDS = {"run_type": "run_type", "logical_date": "logical_date", "data_interval_start": "data_interval_start",
+              "data_interval_end": "data_interval_end", "run_start_date": "start_date"}  # fmt: skip
 
 
 def run_tries(dag_id: str, run_id: str) -> list[dict[str, Any]]:
@@ -101,10 +104,11 @@ def tries_ended_since(since: datetime, states: tuple[str, ...], limit: int) -> l
 
 def _tries(where: Callable[[Any], tuple[Any, ...]], tables: tuple[Any, ...], limit: int | None) -> list[dict[str, Any]]:
     """Rows of `tables` (TaskInstance, TaskInstanceHistory) matching `where(table)` as dicts of
-    TRY_FIELDS (`id`: the try's own id), each with `earlier_try` (a history row: a later try
+    TRY_FIELDS (`id`: the try's own id) and RUN_FIELDS, each with `earlier_try` (a history row: a later try
     exists; Airflow archives an `up_for_retry` try as `failed`) and `ending_log_event`: the
     ENDING_LOG_EVENTS entry Airflow wrote for that try, if any (the metadata DB keeps no exit
     code or signal)."""
+    from airflow.models.dagrun import DagRun
     from airflow.models.log import Log
     from airflow.utils.session import create_session
 
@@ -119,17 +123,25 @@ def _tries(where: Callable[[Any], tuple[Any, ...]], tables: tuple[Any, ...], lim
             rows += [dict(zip(TRY_FIELDS, row, strict=True), earlier_try=earlier) for row in query.limit(limit)]
         runs = {(row["dag_id"], row["run_id"]) for row in rows}
         events: dict[tuple[Any, ...], str] = {}
+        run_fields: dict[tuple[str, str], dict[str, Any]] = {}
         if runs:
+            dag_ids, run_ids = sorted({dag_id for dag_id, _ in runs}), sorted({run_id for _, run_id in runs})
+            columns = [getattr(DagRun, f) for f in ("dag_id", "run_id", *RUN_FIELDS.values())]
+            for dag_id, run_id, *values in session.query(*columns).filter(
+                DagRun.dag_id.in_(dag_ids), DagRun.run_id.in_(run_ids)
+            ):
+                run_fields[(dag_id, run_id)] = dict(zip(RUN_FIELDS, values, strict=True))
             logged = session.query(Log.dag_id, Log.run_id, Log.task_id, Log.map_index, Log.try_number, Log.event)
             logged = logged.filter(
                 Log.event.in_(ENDING_LOG_EVENTS),
-                Log.dag_id.in_(sorted({dag_id for dag_id, _ in runs})),
-                Log.run_id.in_(sorted({run_id for _, run_id in runs})),
+                Log.dag_id.in_(dag_ids),
+                Log.run_id.in_(run_ids),
             )
             events = {tuple(entry[:5]): entry[5] for entry in logged}
     for row in rows:
         key = (row["dag_id"], row["run_id"], row["task_id"], row["map_index"], row["try_number"])
         row["ending_log_event"] = events.get(key)
+        row.update(run_fields.get((row["dag_id"], row["run_id"]), dict.fromkeys(RUN_FIELDS)))
     return rows
 
 

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from include.task_health.context import enum_value
 from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.settings import TaskHealthSettings
 
@@ -82,6 +83,11 @@ def missing_terminal_events(
             dag_id=row["dag_id"],
             run_id=row["run_id"],
             task_id=row["task_id"],
+            run_type=enum_value(row.get("run_type")),
+            logical_date=row.get("logical_date"),
+            data_interval_start=row.get("data_interval_start"),
+            data_interval_end=row.get("data_interval_end"),
+            run_start_date=row.get("run_start_date"),
             try_number=row["try_number"],
             max_tries=row["max_tries"],
             map_index=row["map_index"],
@@ -106,7 +112,7 @@ def missing_terminal_events(
 
 
 def _state(row: dict[str, Any]) -> str:
-    return str(getattr(row["state"], "value", row["state"]))
+    return str(enum_value(row["state"]))
 
 
 def documented_tries(ti_ids: list[str], settings: TaskHealthSettings) -> set[tuple[str, str]]:

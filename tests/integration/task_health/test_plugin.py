@@ -85,6 +85,8 @@ def test_tries_that_died_without_reporting_get_their_documents_from_the_sweep(ta
     assert (killed["status"], killed["error_type"]) == ("up_for_retry", "TaskKilled")
     for doc, before in ((heartbeat, removed[0]), (killed, removed[1])):
         assert doc["_id"] == before["_id"] and doc["airflow"]["ti_id"] == before["airflow"]["ti_id"]
+        run_fields = ("logical_date", "data_interval_start", "run_type", "run_start_date")
+        assert {f: doc["airflow"][f] for f in run_fields} == {f: before["airflow"][f] for f in run_fields}
         assert doc["response_time"] > 0
     assert Sweep().once() == 0 and reconcile_run("th_plain", run.run_id) == 0
     assert len(documents_of(task_health, run.run_id, 0)) == sum(PLAIN_DOCUMENTS.values())
