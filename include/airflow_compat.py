@@ -73,7 +73,8 @@ def run_task_states(dag_id: str, run_id: str) -> TaskStates:
 TRY_FIELDS = ("id", "dag_id", "run_id", "task_id", "map_index", "try_number", "max_tries", "state",
               "start_date", "end_date", "hostname", "operator")  # fmt: skip
 # What Airflow writes to its audit log (`log` table) when it ends a try the task did not end
-# itself: the scheduler found no heartbeat, or the executor reported an end the task never did.
+# itself: the scheduler found no heartbeat, or the executor reported an end the task never did
+# (after a heartbeat timeout both are written: the first one listed is the cause).
 ENDING_LOG_EVENTS = ("heartbeat timeout", "state mismatch")
 # What a try's row gets from its DAG run: {row key: DagRun column}.
 RUN_FIELDS = {"run_type": "run_type", "logical_date": "logical_date", "data_interval_start": "data_interval_start",
@@ -137,7 +138,8 @@ def _tries(where: Callable[[Any], tuple[Any, ...]], tables: tuple[Any, ...], lim
                 Log.dag_id.in_(dag_ids),
                 Log.run_id.in_(run_ids),
             )
-            events = {tuple(entry[:5]): entry[5] for entry in logged}
+            for entry in sorted(logged, key=lambda e: ENDING_LOG_EVENTS.index(e[5]), reverse=True):
+                events[tuple(entry[:5])] = entry[5]  # the first of ENDING_LOG_EVENTS wins
     for row in rows:
         key = (row["dag_id"], row["run_id"], row["task_id"], row["map_index"], row["try_number"])
         row["ending_log_event"] = events.get(key)

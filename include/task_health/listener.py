@@ -8,10 +8,12 @@ Where each hook runs (Airflow 3) and what it does:
   callbacks would write. A task whose DAG opted in with `with_task_health` is left to its
   callbacks (one event, one document, one `_id` whoever emits it).
 - The same hooks with a metadata-DB `TaskInstance` run where a state is set outside the task:
-  the API server (a task marked success or failed in the UI or through REST) and the
-  scheduler. They write the terminal document the task itself never wrote
-  (`details.state_set_outside_the_task`), from one background thread so that neither a
-  request nor the scheduler loop waits for Elasticsearch.
+  the API server (a task marked success or failed in the UI or through REST: `previous_state`
+  None) and the scheduler. For a state set by hand they write the terminal document the task
+  itself never wrote (`details.state_set_outside_the_task`), from one background thread so that
+  no request waits for Elasticsearch. A failure Airflow sets on a running try (the executor
+  reported the process gone, or its heartbeat stopped) is left to the reconciler, which reads
+  how it ended; here the row may already carry the next try's id.
 - `on_dag_run_success/failed` run in the scheduler (and in `dag.test()`): the `dag_run`
   summary, also from the background thread; its `_id` is the one the DAG callback's summary
   has, so a DAG that keeps `with_task_health` still gets one summary. Then the run is
@@ -189,6 +191,8 @@ class TaskHealthListener:
     ) -> None:
         with never_raise("listener on_task_instance_failed"):
             retry = enum_value(task_instance.state) == "up_for_retry"
+            if is_metadata_row(task_instance) and enum_value(previous_state) == "running":
+                return  # Airflow failing a try that died without a word: the reconciler's to write
             if is_metadata_row(task_instance):
                 _outside(task_instance, "up_for_retry" if retry else "failed", error, previous_state)
             elif (context := _task_context(task_instance)) is not None:

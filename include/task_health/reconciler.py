@@ -11,9 +11,9 @@ A try that Airflow says ended (`failed`, `up_for_retry`, `upstream_failed`), wit
 document and no terminal one, gets the missing document with what is known: state, try,
 duration from the try's start and end, and `error_type` from what Airflow recorded about how it
 ended: `HeartbeatTimeout` (the scheduler heard nothing from the try: its supervisor or worker
-died, or hung), `KilledExternally` (the executor reported an end the task never reported), else
-`TaskKilled` (the supervisor saw the task process die: a signal, most often SIGKILL from the OOM
-killer; Airflow keeps the signal only in the task log). A try without any document is one task
+died, or hung), else `TaskKilled` (the task process died: a signal, most often SIGKILL from the
+OOM killer; Airflow keeps the signal only in the task log); `details.airflow_log_event` names
+the audit-log entry it was read from. A try without any document is one task
 health does not cover (plugin off or excluded) and is left alone.
 
 Writes are `create`s with the usual ids, so a late real document and a reconciled one never
@@ -41,21 +41,17 @@ log = logging.getLogger(__name__)
 TERMINAL = {"completed", "failed", "up_for_retry", "skipped"}
 # Task states of a try that ended, and the document status each one gets.
 ENDED = {"failed": "failed", "up_for_retry": "up_for_retry", "upstream_failed": "failed"}
+KILLED = "the task's process died without reporting: killed by a signal (SIGKILL, most often the out-of-memory killer)"
 # error_type and error_message by the audit-log entry Airflow wrote when it ended the try itself.
 HOW_IT_ENDED = {
     "heartbeat timeout": (
         "HeartbeatTimeout",
         "Airflow heard no heartbeat from the try and failed it: its supervisor or worker died or hung",
     ),
-    "state mismatch": (
-        "KilledExternally",
-        "the executor reported the try ended while Airflow still had it running: killed outside Airflow",
-    ),
-    None: (
-        "TaskKilled",
-        "the task's process died without reporting: killed by a signal (SIGKILL, most often the "
-        "out-of-memory killer); the task log holds the signal",
-    ),
+    # The executor reported the workload's end while the try was still running: a process killed
+    # with retries left ends this way too (its supervisor leaves the retry to the scheduler).
+    "state mismatch": ("TaskKilled", f"{KILLED}; Airflow learned it from the executor; the task log holds the signal"),
+    None: ("TaskKilled", f"{KILLED}; the task log holds the signal"),
 }
 SWEEP_LIMIT = 1000  # tries per table and sweep; the rest waits for the next sweep
 SWEEP_OVERLAP = timedelta(seconds=60)  # a try committed late with an earlier end_date is seen too
@@ -105,7 +101,7 @@ def missing_terminal_events(
                 response_time=(end - start).total_seconds() if start and end else None,
                 error_message=message,
                 error_type=error_type,
-                details={"reconciled": True, "task_state": state},
+                details={"reconciled": True, "task_state": state, "airflow_log_event": row.get("ending_log_event")},
             )
         )
     return events

@@ -20,13 +20,17 @@ from tests.e2e.live import (
     E2E_PASSWORD,
     E2E_PREFIX,
     E2E_TASK_LOGS_INDEX,
+    OOM_CGROUP,
+    OOM_LIMIT_BYTES,
     PORT,
     REMOTE_LOGGING_KEYS,
     LiveAirflow,
+    create_memory_cgroup,
     healthy,
     stop_group,
     task_logs_to_es_env,
 )
+from tests.integration.task_health.dags import OOM_CGROUP_VARIABLE
 from tests.session import ES_PORT, PROJECT_ROOT, SESSION_DIR
 from tests.support import connection_json
 
@@ -51,6 +55,10 @@ def live_airflow_env(es_url: str) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        # A try whose supervisor died is failed after 30 s without a heartbeat (Airflow: 300 s).
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+        OOM_CGROUP_VARIABLE: str(OOM_CGROUP),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
 
@@ -87,3 +95,17 @@ def live_airflow(live_airflow_env: dict[str, str]) -> Iterator[LiveAirflow]:
         yield LiveAirflow(home, live_airflow_env)
     finally:
         stop_group(process)
+
+
+@pytest.fixture(scope="module")
+def oom_cgroup() -> Iterator[Path]:
+    """The memory cgroup (200 MB) th_killed's out_of_memory task joins, removed afterwards."""
+    if not create_memory_cgroup(OOM_CGROUP, OOM_LIMIT_BYTES):
+        pytest.skip(f"cannot create a memory cgroup at {OOM_CGROUP} (needs root and a writable cgroup fs)")
+    yield OOM_CGROUP
+    for _ in range(30):  # the killed process leaves the cgroup once reaped
+        try:
+            OOM_CGROUP.rmdir()
+            break
+        except OSError:
+            time.sleep(1)

@@ -89,6 +89,10 @@ E2E_PREFIX = f"th-e2e-{uuid.uuid4().hex[:10]}"
 E2E_PASSWORD = f"pw-{secrets.token_hex(16)}"
 E2E_TASK_LOGS_INDEX = f"{SESSION_INDEX_PREFIX}_airflow-logs"  # deleted with the session's indices
 REMOTE_LOGGING_KEYS = ("AIRFLOW__LOGGING__", "AIRFLOW__ELASTICSEARCH__")
+# The memory cgroup th_killed's out_of_memory task joins: cgroup v1's memory hierarchy, else v2's.
+CGROUP_ROOT = next((p for p in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup")) if p.is_dir()), Path("/"))
+OOM_CGROUP = CGROUP_ROOT / f"{E2E_PREFIX}-oom"
+OOM_LIMIT_BYTES = 200 << 20
 
 
 def task_logs_to_es_env(index: str) -> dict[str, str]:
@@ -137,3 +141,22 @@ def documents_of_run(es, run_id: str, expected: int, timeout: float = 60) -> lis
         elif time.monotonic() > deadline:
             return []
         time.sleep(1)
+
+
+def create_memory_cgroup(path: Path, limit_bytes: int) -> bool:
+    """A memory cgroup at `path` that the kernel's OOM killer enforces (no swap to hide in);
+    False where this machine does not let the tests create one."""
+    try:
+        path.mkdir()
+    except OSError:
+        return False
+    v1 = (path / "memory.limit_in_bytes").exists()
+    limits = (
+        [("memory.limit_in_bytes", limit_bytes), ("memory.memsw.limit_in_bytes", limit_bytes)]
+        if v1
+        else [("memory.max", limit_bytes), ("memory.swap.max", 0)]
+    )
+    for name, value in limits:
+        if (path / name).exists():
+            (path / name).write_text(str(value))
+    return True

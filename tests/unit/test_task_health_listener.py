@@ -61,6 +61,18 @@ def test_a_task_marked_failed_outside_it_gets_a_terminal_document() -> None:
     assert (timeout.error_type, timeout.error_message) == ("TimeoutError", "heartbeat timed out")
 
 
+def test_a_failure_airflow_sets_on_a_running_try_is_left_to_the_reconciler(monkeypatch) -> None:
+    from include.task_health import listener
+
+    written: list[str] = []
+    monkeypatch.setattr(listener, "_outside", lambda ti, status, error, previous: written.append(status))
+    hooks = listener.TaskHealthListener()
+    hooks.on_task_instance_failed(previous_state="running", task_instance=MetadataTaskInstance(), error="gone")
+    assert written == []
+    hooks.on_task_instance_failed(previous_state=None, task_instance=MetadataTaskInstance(), error="set by hand")
+    assert written == ["failed"]
+
+
 class Job:
     """Stands for airflow.jobs.job.Job: its job_type is set once a runner takes it."""
 

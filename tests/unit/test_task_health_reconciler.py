@@ -34,7 +34,7 @@ def test_only_ended_tries_with_a_start_and_no_end_get_a_document() -> None:
     ]
     killed = events[0]
     assert (killed.error_type, killed.response_time) == ("TaskKilled", 7.0)
-    assert killed.details == {"reconciled": True, "task_state": "failed"}
+    assert killed.details == {"reconciled": True, "task_state": "failed", "airflow_log_event": None}
     assert killed.at == T0 + timedelta(seconds=7)
     assert events[2].details["task_state"] == "upstream_failed"
     written = {(e.where.ti_id, e.status) for e in events}
@@ -43,7 +43,7 @@ def test_only_ended_tries_with_a_start_and_no_end_get_a_document() -> None:
 
 @pytest.mark.parametrize(
     ("logged", "error_type"),
-    [("heartbeat timeout", "HeartbeatTimeout"), ("state mismatch", "KilledExternally"), (None, "TaskKilled")],
+    [("heartbeat timeout", "HeartbeatTimeout"), ("state mismatch", "TaskKilled"), (None, "TaskKilled")],
 )
 def test_the_error_type_says_what_airflow_recorded_about_the_end(logged: str | None, error_type: str) -> None:
     [event] = missing_terminal_events([row("x", "failed", ending_log_event=logged)], {("x", "started")}, "app")

@@ -115,19 +115,48 @@ PLAIN_DOCUMENTS = SHARED_TASK_DOCUMENTS + Counter(
 )
 
 
+OOM_CGROUP_VARIABLE = "TH_TEST_OOM_CGROUP"  # a memory cgroup the e2e test created with a small limit
+KILL_RETRY_DELAY = timedelta(seconds=90)  # long enough for the sweep to be what writes the document
+
+
 def killed_dag(dag_id: str) -> DAG:
-    """A task whose process is SIGKILLed on its last try: no callback nor listener runs after."""
+    """Tasks that end without a word, each in its own way (live scheduler only): SIGKILL on the
+    last try, SIGKILL on a first try with a retry to come, the kernel's OOM killer in a memory
+    cgroup ($TH_TEST_OOM_CGROUP), and a supervisor SIGKILLed under its task, which hangs."""
 
     @dag(dag_id=dag_id, schedule=None, tags=["test"], default_args=DEFAULT_ARGS)
     def killed() -> None:
+        import os
+        import signal
+
         @task
         def die() -> None:
-            import os
-            import signal
-
             os.kill(os.getpid(), signal.SIGKILL)
 
+        @task(retries=1, retry_delay=KILL_RETRY_DELAY)
+        def die_then_recover(**context: Any) -> str:
+            if context["ti"].try_number < 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return "recovered"
+
+        @task
+        def out_of_memory() -> None:
+            Path(os.environ[OOM_CGROUP_VARIABLE], "cgroup.procs").write_text(str(os.getpid()))
+            hog = bytearray(1 << 30)
+            for page in range(0, len(hog), 4096):  # touch every page: the memory is really used
+                hog[page] = 1
+
+        @task
+        def lose_supervisor() -> None:
+            import time
+
+            os.kill(os.getppid(), signal.SIGKILL)
+            time.sleep(600)
+
         die()
+        die_then_recover()
+        out_of_memory()
+        lose_supervisor()
 
     return killed()
 
