@@ -23,7 +23,8 @@ Where each hook runs (Airflow 3) and what it does:
   turns out to be the scheduler's: several schedulers each sweep, harmlessly (ids are shared).
 `TASK_HEALTH_PLUGIN=false` turns all of it off; `TASK_HEALTH_PLUGIN_DAGS` and
 `TASK_HEALTH_PLUGIN_EXCLUDE_DAGS` (comma-separated fnmatch patterns) restrict it to some DAGs;
-`TASK_HEALTH_SWEEP_INTERVAL_S=0` leaves reconciling to the end of each run.
+`TASK_HEALTH_SWEEP_INTERVAL_S=0` leaves reconciling to the end of each run, and
+`TASK_HEALTH_RECONCILER=false` turns the reconciler off.
 """
 
 from __future__ import annotations
@@ -140,14 +141,16 @@ def _outside(task_instance: Any, status: str, error: str | BaseException | None,
 
 
 def _dag_run_finished(dag_run: Any, msg: str, finished: Callable[[Context], None]) -> None:
-    if not TaskHealthSettings.from_env().plugin_covers(dag_run.dag_id):
+    settings = TaskHealthSettings.from_env()
+    if not settings.plugin_covers(dag_run.dag_id):
         return
     dag = getattr(dag_run, "dag", None)
     run = SimpleNamespace(**{name: getattr(dag_run, name, None) for name in RUN_FIELDS})
     context = cast("Context", {"dag_run": run, "reason": msg})
     if not instrumented(getattr(dag, "on_failure_callback", None), callbacks.on_dag_run_failure):
         in_background(lambda: finished(context))  # else the DAG's own callback writes this summary
-    in_background(lambda: reconcile_run(run.dag_id, run.run_id))
+    if settings.reconciles():
+        in_background(lambda: reconcile_run(run.dag_id, run.run_id))
 
 
 def _start_sweep(component: object) -> None:
@@ -155,7 +158,7 @@ def _start_sweep(component: object) -> None:
     settings = TaskHealthSettings.from_env()
     if _sweeper is not None or not hasattr(component, "job_type") or settings.sweep_interval_s <= 0:
         return
-    if not (settings.enabled and settings.plugin_enabled):
+    if not settings.reconciles():
         return
     _sweeper = Sweeper(settings.sweep_interval_s, lambda: getattr(component, "job_type", None) == SCHEDULER_JOB_TYPE)
     _sweeper.start()

@@ -99,7 +99,9 @@ def test_the_sweep_starts_with_a_job_and_keeps_running_only_for_the_scheduler(mo
     assert listener._sweeper is None and sweeper is not None and sweeper.stopped.is_set()
 
 
-@pytest.mark.parametrize("env", [{"TASK_HEALTH_SWEEP_INTERVAL_S": "0"}, {"TASK_HEALTH_PLUGIN": "false"}])
+@pytest.mark.parametrize(
+    "env", [{"TASK_HEALTH_SWEEP_INTERVAL_S": "0"}, {"TASK_HEALTH_PLUGIN": "false"}, {"TASK_HEALTH_RECONCILER": "no"}]
+)
 def test_no_sweep_when_it_or_the_plugin_is_off(monkeypatch, env) -> None:
     from include.task_health import listener
 
