@@ -8,6 +8,7 @@ index without its template.
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from include.delivery.client import ElasticsearchClientHook
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from include.delivery.shipper import Shipper
 
 _SHIPPERS: dict[tuple[DeliverySettings, str, str], Shipper] = {}
+# A forked child (a LocalExecutor worker, a task process) makes its own: the parent's client
+# holds the parent's connections, and two processes on one socket garble each other's requests.
+os.register_at_fork(after_in_child=_SHIPPERS.clear)
 
 
 def client(settings: DeliverySettings, request_timeout_s: float | None = None) -> Elasticsearch:

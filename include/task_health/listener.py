@@ -15,7 +15,8 @@ Where each hook runs (Airflow 3) and what it does:
   reported the process gone, or its heartbeat stopped) is left to the reconciler, which reads
   how it ended; here the row may already carry the next try's id.
 - `on_dag_run_success/failed` run in the scheduler (and in `dag.test()`): the `dag_run`
-  summary, also from the background thread; its `_id` is the one the DAG callback's summary
+  summary, also from the background thread (`background.in_background`: safe when the
+  scheduler forks its LocalExecutor workers); its `_id` is the one the DAG callback's summary
   has, so a DAG that keeps `with_task_health` still gets one summary. Then the run is
   reconciled (`reconciler.reconcile_run`): tries killed without a word get their terminal document.
 - `on_starting/before_stopping` with a `Job` (scheduler, triggerer, DAG processor) start and stop
@@ -30,8 +31,8 @@ Where each hook runs (Airflow 3) and what it does:
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, Any, cast
 from airflow.listeners import hookimpl
 
 from include.task_health import callbacks
+from include.task_health.background import in_background
 from include.task_health.context import enum_value
 from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.emitter import emit, never_raise
@@ -61,17 +63,7 @@ RUN_FIELDS = ("dag_id", "run_id", "clear_number", "run_type", "state", "logical_
 
 SCHEDULER_JOB_TYPE = "SchedulerJob"  # `Job.job_type` once a SchedulerJobRunner took the job
 
-_background: ThreadPoolExecutor | None = None
 _sweeper: Sweeper | None = None
-
-
-def in_background(work: Callable[[], object]) -> Future[object]:
-    """Run `work` on the one task-health thread of this process (created on first use), after
-    the work queued before it."""
-    global _background
-    if _background is None:
-        _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-health")
-    return _background.submit(work)
 
 
 def is_metadata_row(task_instance: object) -> bool:
@@ -169,6 +161,15 @@ def _stop_sweep() -> None:
     if _sweeper is not None:
         _sweeper.stop()
         _sweeper = None
+
+
+def _forget_sweep() -> None:
+    """In a forked child (a LocalExecutor worker): the parent's sweep thread is not there."""
+    global _sweeper
+    _sweeper = None
+
+
+os.register_at_fork(after_in_child=_forget_sweep)
 
 
 class TaskHealthListener:

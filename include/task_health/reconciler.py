@@ -193,11 +193,12 @@ class Sweeper:
         self.stopped.set()
 
     def _loop(self) -> None:
+        from include.task_health.background import exclusive
         from include.task_health.emitter import never_raise
 
         sweep = Sweep()
         while not self.stopped.wait(self.interval_s):
             if not self.runs_here():
                 return
-            with never_raise("sweep"):
+            with exclusive(), never_raise("sweep"):  # no fork of the scheduler mid-pass
                 sweep.once()

@@ -56,12 +56,12 @@ def test_tries_that_died_without_reporting_get_their_documents_from_the_sweep(ta
     from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.utils.session import create_session
 
-    from include.task_health import listener
+    from include.task_health.background import in_background
     from include.task_health.reconciler import Sweep, reconcile_run
 
     run = load_dag("th_plain").test()
     docs = documents_of(task_health, run.run_id, expected=sum(PLAIN_DOCUMENTS.values()))
-    listener.in_background(lambda: None).result(timeout=60)  # the run's own reconcile is done
+    in_background(lambda: None).result(timeout=60)  # the run's own reconcile is done
     died = {
         (d["airflow"]["task_id"], d["airflow"]["try_number"]): d
         for d in docs
