@@ -105,10 +105,10 @@ def tries_ended_since(since: datetime, states: tuple[str, ...], limit: int) -> l
 
 def _tries(where: Callable[[Any], tuple[Any, ...]], tables: tuple[Any, ...], limit: int | None) -> list[dict[str, Any]]:
     """Rows of `tables` (TaskInstance, TaskInstanceHistory) matching `where(table)` as dicts of
-    TRY_FIELDS (`id`: the try's own id) and RUN_FIELDS, each with `earlier_try` (a history row: a later try
-    exists; Airflow archives an `up_for_retry` try as `failed`) and `ending_log_event`: the
-    ENDING_LOG_EVENTS entry Airflow wrote for that try, if any (the metadata DB keeps no exit
-    code or signal)."""
+    TRY_FIELDS (`id`: the try's own id) and their run's RUN_FIELDS, each with `earlier_try` (a
+    history row: a later try exists; Airflow archives an `up_for_retry` try as `failed`) and
+    `ending_log_event`: the ENDING_LOG_EVENTS entry Airflow wrote for that try, if any (the
+    metadata DB keeps no exit code or signal)."""
     from airflow.models.dagrun import DagRun
     from airflow.models.log import Log
     from airflow.utils.session import create_session

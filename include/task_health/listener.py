@@ -148,9 +148,9 @@ def _dag_run_finished(dag_run: Any, msg: str, finished: Callable[[Context], None
 def _start_sweep(component: object) -> None:
     global _sweeper
     settings = TaskHealthSettings.from_env()
-    if _sweeper is not None or not hasattr(component, "job_type") or settings.sweep_interval_s <= 0:
+    if _sweeper is not None or not hasattr(component, "job_type"):
         return
-    if not settings.reconciles():
+    if settings.sweep_interval_s <= 0 or not settings.reconciles():
         return
     _sweeper = Sweeper(settings.sweep_interval_s, lambda: getattr(component, "job_type", None) == SCHEDULER_JOB_TYPE)
     _sweeper.start()
@@ -195,9 +195,9 @@ class TaskHealthListener:
     ) -> None:
         with never_raise("listener on_task_instance_failed"):
             retry = enum_value(task_instance.state) == "up_for_retry"
-            if is_metadata_row(task_instance) and enum_value(previous_state) == "running":
-                return  # Airflow failing a try that died without a word: the reconciler's to write
             if is_metadata_row(task_instance):
+                if enum_value(previous_state) == "running":
+                    return  # Airflow failing a try that died without a word: the reconciler's to write
                 _outside(task_instance, "up_for_retry" if retry else "failed", error, previous_state)
             elif (context := _task_context(task_instance)) is not None:
                 context["exception"] = error
