@@ -43,6 +43,24 @@ def prepare(dag_folders: dict[str, Path] | None = None) -> Path:
     return home
 
 
+def point_task_health_at(port: int, name: str) -> str:
+    """Send this process's (and its children's) task-health documents to the node on `port`
+    under a fresh index prefix `bench-<name>-…`, spooling in a temporary directory; the prefix."""
+    import uuid
+
+    prefix = f"bench-{name}-{uuid.uuid4().hex[:8]}"
+    os.environ.update(
+        {
+            "TASK_HEALTH_INDEX_PREFIX": prefix,
+            "TASK_HEALTH_SPOOL_DIR": tempfile.mkdtemp(prefix="bench-spool-"),
+            "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(
+                {"conn_type": "elasticsearch", "host": "localhost", "port": port, "schema": "http"}
+            ),
+        }
+    )
+    return prefix
+
+
 def load_dag(dag_id: str, folder: Path = BENCH_DAGS):
     from airflow.dag_processing.dagbag import DagBag
 

@@ -28,9 +28,7 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections import defaultdict
 
 from benchmarks import airflow_sandbox
@@ -109,16 +107,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=11)
     parser.add_argument("--port", type=int, default=int(os.environ.get("ES_PORT", "9200")))
     args = parser.parse_args()
-    prefix = f"bench-overhead-{uuid.uuid4().hex[:8]}"
-    os.environ.update(
-        {
-            "TASK_HEALTH_INDEX_PREFIX": prefix,
-            "TASK_HEALTH_SPOOL_DIR": tempfile.mkdtemp(prefix="bench-spool-"),
-            "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(
-                {"conn_type": "elasticsearch", "host": "localhost", "port": args.port, "schema": "http"}
-            ),
-        }
-    )
+    prefix = airflow_sandbox.point_task_health_at(args.port, "overhead")
     airflow_sandbox.prepare()
     os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(airflow_sandbox.PROJECT_PLUGINS)
     spent = time_the_callbacks()

@@ -32,7 +32,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -152,16 +151,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--port", type=int, default=int(os.environ.get("ES_PORT", "9200")))
     args = parser.parse_args()
-    prefix = f"bench-scheduler-{uuid.uuid4().hex[:8]}"
-    os.environ.update(
-        {
-            "TASK_HEALTH_INDEX_PREFIX": prefix,
-            "TASK_HEALTH_SPOOL_DIR": tempfile.mkdtemp(prefix="bench-spool-"),
-            "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(
-                {"conn_type": "elasticsearch", "host": "localhost", "port": args.port, "schema": "http"}
-            ),
-        }
-    )
+    prefix = airflow_sandbox.point_task_health_at(args.port, "scheduler")
     home = airflow_sandbox.prepare()
     base_env = {
         **os.environ,
