@@ -55,8 +55,9 @@ def live_airflow_env(es_url: str) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        # A try whose supervisor died is failed after 30 s without a heartbeat (Airflow: 300 s).
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+        # A try whose supervisor died is failed after 45 s without a heartbeat (Airflow: 300 s);
+        # well above the supervisor's heartbeat interval, even with the API server waiting on SQLite.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "45",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
         OOM_CGROUP_VARIABLE: str(OOM_CGROUP),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

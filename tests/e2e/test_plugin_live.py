@@ -49,7 +49,7 @@ def test_tasks_killed_without_a_word_each_get_one_terminal_document(live_airflow
     """SIGKILL on a last try and on a first try whose retry waits 90 s, the kernel's OOM killer,
     and a SIGKILLed supervisor: each try gets exactly one terminal document, within 60 s of
     Airflow knowing it ended (for the lost supervisor Airflow knows only once the heartbeat
-    timeout, 30 s here, has passed); the first-try kill's document comes from the sweep, while
+    timeout, 45 s here, has passed); the first-try kill's document comes from the sweep, while
     its run is still waiting for the retry."""
     run_id = live_airflow.trigger("th_killed")
     seen: dict[tuple[str, int], tuple[float, str]] = {}  # try -> (when its document was seen, run state then)
