@@ -151,6 +151,9 @@ def create_memory_cgroup(path: Path, limit_bytes: int) -> bool:
     except OSError:
         return False
     v1 = (path / "memory.limit_in_bytes").exists()
+    if not v1 and not (path / "memory.max").exists():  # no memory controller here: not a cgroup of ours
+        path.rmdir()
+        return False
     limits = (
         [("memory.limit_in_bytes", limit_bytes), ("memory.memsw.limit_in_bytes", limit_bytes)]
         if v1
