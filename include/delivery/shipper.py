@@ -116,6 +116,7 @@ class Shipper:
     ) -> None:
         self._client_factory = client_factory
         self._client: Elasticsearch | None = None
+        self._bounded: dict[float, Elasticsearch] = {}  # the client with a per-request timeout, by timeout
         self._templates_ready = False
         self.spool = spool
         self.template = template
@@ -204,6 +205,11 @@ class Shipper:
             if outcome.spooled or outcome.lost or exhausted:
                 return exhausted
 
+    @property
+    def warm(self) -> bool:
+        """Whether the next delivery is one request away (client made, template checked)."""
+        return self._client is not None and self._templates_ready
+
     def install_template(self) -> bool:
         """Install the index template now (raises on failure: for commands, not callbacks)."""
         if self._client is None:
@@ -216,7 +222,11 @@ class Shipper:
         """The client, bounded to `timeout_s` per request, with the template installed."""
         if self._client is None:
             self._client = self._client_factory()
-        client = self._client.options(request_timeout=timeout_s)
+        client = self._bounded.get(timeout_s)
+        if client is None:  # usually the full request timeout; a shorter one only near the budget's end
+            client = self._client.options(request_timeout=timeout_s)
+            if timeout_s == self.request_timeout_s:
+                self._bounded[timeout_s] = client
         if not self._templates_ready:
             ensure_template(client, self.template)
             self._template_installed()

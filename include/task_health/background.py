@@ -1,5 +1,6 @@
-"""Work the plugin does off its caller's thread (the scheduler's `dag_run` summaries and
-reconciler, the API server's documents for states set by hand), made safe for `fork`.
+"""Work task health does off its caller's thread (a task's `started` document, the scheduler's
+`dag_run` summaries and reconciler, the API server's documents for states set by hand), made
+safe for `fork`.
 
 Airflow's LocalExecutor forks its workers from the scheduler process, and a task process is
 forked from its worker. A thread that is in the middle of an import, a log call or an HTTP
@@ -27,6 +28,7 @@ FORK_WAIT_S = 30.0  # past this a fork goes ahead (and logs it) rather than stal
 _lock = threading.RLock()
 _held_for_fork = False
 _executor: ThreadPoolExecutor | None = None
+_thread_role = threading.local()
 
 
 @contextlib.contextmanager
@@ -41,13 +43,22 @@ def in_background(work: Callable[[], object]) -> Future[object]:
     the work queued before it, with no fork in between."""
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-health")
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-health", initializer=_mark_thread)
 
     def unit() -> object:
         with exclusive():
             return work()
 
     return _executor.submit(unit)
+
+
+def _mark_thread() -> None:
+    _thread_role.background = True
+
+
+def on_background_thread() -> bool:
+    """Whether the caller is the task-health thread itself (which must never wait for its own queue)."""
+    return getattr(_thread_role, "background", False)
 
 
 def _before_fork() -> None:

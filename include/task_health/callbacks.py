@@ -8,7 +8,8 @@ A DAG's own callbacks are kept: task callbacks in its `default_args`, run callba
 `with_task_health` (`@dag` cannot take the same keyword twice).
 
 Task callbacks run in the task's own process (the caller's under `dag.test()`):
-`on_execute_callback` starts a resource sampler and emits `started`; success / failure / retry /
+`on_execute_callback` starts a resource sampler and emits `started` (from the task-health
+thread once the process has shipped before: see `emitter.emit_in_background`); success / failure / retry /
 skipped stop it and emit `completed` / `failed` / `up_for_retry` / `skipped` with response
 time, CPU and memory. DAG-level callbacks (run by the dag processor) emit a `dag_run` summary
 with the run's duration, state and count of task states. Every callback is bounded by the
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 from include.task_health.context import dag_run_ref, enum_value, error_fields, task_ref
 from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage
-from include.task_health.emitter import emit, never_raise
+from include.task_health.emitter import emit, emit_in_background, never_raise
 from include.task_health.settings import TaskHealthSettings
 
 if TYPE_CHECKING:
@@ -63,7 +64,8 @@ def on_task_execute(context: Context) -> None:
 
         settings = TaskHealthSettings.from_env()
         ref = task_ref(context)
-        emit(HealthEvent("task_execution", "started", _now(), ref, settings.application_name, resources=snapshot()))
+        started = HealthEvent("task_execution", "started", _now(), ref, settings.application_name, resources=snapshot())
+        emit_in_background(started)  # the task's next document waits for it (emitter docstring)
         running = _Running(ResourceSampler(settings.sample_interval_s).start(), time.perf_counter())
         with _RUNNING_LOCK:
             _RUNNING[_key(ref)] = running

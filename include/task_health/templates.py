@@ -11,11 +11,14 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from include.delivery.templates import IndexTemplate, project_template
 
 
+@cache  # built for every event otherwise (a deep copy of the template's JSON each time)
 def task_health_template(index_prefix: str) -> IndexTemplate:
-    """The template for task-health indices `<index_prefix>-*`."""
+    """The template for task-health indices `<index_prefix>-*` (one object per prefix: read it, never change it)."""
     return project_template("task_health_template.json", index_prefix, [f"{index_prefix}-*"])
 
 

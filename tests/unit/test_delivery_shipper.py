@@ -74,6 +74,16 @@ def test_created_and_already_present_both_count_as_delivered(tmp_path) -> None:
     assert (result.delivered, result.spooled, result.dead_lettered) == (2, 0, 0)
 
 
+def test_requests_share_one_bounded_client_and_the_shipper_is_warm_after_the_first(tmp_path) -> None:
+    cluster = ScriptedCluster()
+    ship = shipper(cluster, tmp_path, request_timeout_s=1.5)
+    assert not ship.warm, "no client and no template check yet"
+    for i in range(3):
+        assert ship.ship([action(i)]).delivered == 1
+    assert cluster.timeouts == [1.5], "a bounded client per request (a new client object each time)"
+    assert ship.warm
+
+
 def test_only_the_items_that_need_it_are_retried(tmp_path) -> None:
     cluster = ScriptedCluster([201, 429, 503], 201)
     result = shipper(cluster, tmp_path).ship([action(1), action(2), action(3)])
