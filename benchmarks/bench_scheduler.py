@@ -16,8 +16,13 @@ to the run's end. Arms, in turn, `--rounds` times:
 Ratios are of the mean loop time (what the scheduler spends per loop) against `reconciler_off`
 in the same run; medians and p90s are printed too. On this 2-core machine the tasks share the
 scheduler's cores, and one run's mean loop time varies by tens of percent between identical
-arms: read `sweep_1s` against `reconciler_on` as the check (fifteen times the sweeps should
-show if sweeps cost anything). Needs Elasticsearch on --port. JSON last line.
+arms, so the benchmark also bounds the reconciler's cost from inside the scheduler, where
+noise does not reach: each pass logs its wall time and its thread's CPU time (DEBUG, switched
+on for the reconciler's logger). The loop thread can lose to the reconciler's thread at most
+that CPU time (the GIL), so `loop_bound_cpu` = loop time / (loop time - reconciler CPU) is an
+upper bound of the slow-down within the same arm; `loop_bound_wall` uses the passes' wall
+time instead (as if every pass, its waits for the database and Elasticsearch included, held
+the loop up). Needs Elasticsearch on --port. JSON last line.
 
 Usage: . scripts/env.sh && python -m benchmarks.bench_scheduler [--rounds 1] [--port 9200]
 """
@@ -44,7 +49,11 @@ DAG_ID = "scheduler_load"
 TASKS = 200
 API_PORT = 8797
 BASE = f"http://localhost:{API_PORT}"
+LOOP_LOGGER = "airflow.jobs.scheduler_job_runner"
 LOOP = re.compile(r"Ran scheduling loop in ([\d.]+) ms")
+PASS_LOGGER = "include.task_health.reconciler"  # not imported here: Airflow must not load before the sandbox
+PASS = re.compile(r"task-health reconciler pass \((?:sweep|run end)\): \d+ tries read, \d+ documents written in "
+                  r"([\d.]+) ms \(([\d.]+) ms CPU\)")  # fmt: skip
 ARMS = {
     "plugin_off": {"TASK_HEALTH_PLUGIN": "false"},
     "reconciler_off": {"TASK_HEALTH_RECONCILER": "false"},
@@ -117,11 +126,12 @@ def one_run() -> tuple[str, float]:
     return run_id, time.monotonic() - start
 
 
-def times(log_path: Path, since_offset: int, pattern: re.Pattern[str]) -> list[float]:
-    """The milliseconds `pattern` finds in the scheduler's lines written after `since_offset`."""
+def times(log_path: Path, since_offset: int, pattern: re.Pattern[str]) -> list[tuple[float, ...]]:
+    """The figures (milliseconds) `pattern` finds in the scheduler's lines after `since_offset`."""
     with open(log_path, errors="replace") as log:
         log.seek(since_offset)
-        return [float(m.group(1)) for line in log if line.startswith("scheduler") and (m := pattern.search(line))]
+        found = (pattern.search(line) for line in log if line.startswith("scheduler"))
+        return [tuple(float(g) for g in m.groups()) for m in found if m]
 
 
 def wait_for_port_free(timeout: float = 60) -> None:
@@ -146,6 +156,19 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def reconciler_cost(loops: list[float], passes: list[tuple[float, ...]]) -> dict[str, float]:
+    """The reconciler's passes in one arm and the most they can have added to its loop time."""
+    loop_ms, wall_ms, cpu_ms = sum(loops), sum(p[0] for p in passes), sum(p[1] for p in passes)
+    return {
+        "passes": len(passes),
+        "wall_ms": round(wall_ms, 1),
+        "cpu_ms": round(cpu_ms, 1),
+        "max_pass_wall_ms": round(max(p[0] for p in passes), 1),
+        "loop_bound_cpu": round(loop_ms / (loop_ms - cpu_ms), 4),
+        "loop_bound_wall": round(loop_ms / (loop_ms - wall_ms), 4) if loop_ms > wall_ms else float("inf"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1)
@@ -161,10 +184,11 @@ def main() -> None:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__LOGGING__NAMESPACE_LEVELS": "airflow.jobs.scheduler_job_runner=DEBUG",
+        "AIRFLOW__LOGGING__NAMESPACE_LEVELS": f"{LOOP_LOGGER}=DEBUG,{PASS_LOGGER}=DEBUG",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     loops: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    passes: dict[str, list[tuple[float, ...]]] = {arm: [] for arm in ARMS}  # (wall ms, CPU ms)
     walls: dict[str, list[float]] = {arm: [] for arm in ARMS}
     runs: dict[str, list[str]] = {arm: [] for arm in ARMS}
     for round_ in range(args.rounds):
@@ -175,11 +199,14 @@ def main() -> None:
                 offset = log_path.stat().st_size
                 run_id, wall = one_run()
                 time.sleep(2)  # the run's last loop lines reach the log
-                measured = times(log_path, offset, LOOP)
+                measured = [ms for (ms,) in times(log_path, offset, LOOP)]
+                passes[arm] += times(log_path, offset, PASS)
             finally:
                 stop(process)
             if not measured:
                 raise SystemExit(f"no scheduler loop times in {log_path}: is the DEBUG line still there?")
+            if arm == "reconciler_on" and not passes[arm]:
+                raise SystemExit(f"no reconciler pass in {log_path}: is its DEBUG line still there?")
             loops[arm] += measured
             walls[arm].append(wall)
             runs[arm].append(run_id)
@@ -202,8 +229,9 @@ def main() -> None:
     results = {arm: summary(values) for arm, values in loops.items()}
     baseline = results[BASELINE]["mean_ms"]
     ratios = {arm: round(result["mean_ms"] / baseline, 3) for arm, result in results.items()}
+    costs = {arm: reconciler_cost(loops[arm], passes[arm]) for arm in ARMS if passes[arm]}
     for arm, result in results.items():
-        print(f"{arm:>14}: {result}  ratio of means vs {BASELINE}: {ratios[arm]}")
+        print(f"{arm:>14}: {result}  ratio of means vs {BASELINE}: {ratios[arm]}  reconciler: {costs.get(arm)}")
     print(f"documents: {documents} (expected {expected})")
     print(
         json.dumps(
@@ -214,6 +242,7 @@ def main() -> None:
                 "loops": results,
                 "baseline": BASELINE,
                 "loop_mean_ratio": ratios,
+                "reconciler": costs,
                 "run_wall_s": {arm: [round(w, 1) for w in values] for arm, values in walls.items()},
                 "documents": documents,
                 "documents_expected": expected,

@@ -26,14 +26,18 @@ same id, is then dropped as already delivered.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from include.task_health.context import enum_value
 from include.task_health.document import AirflowRef, HealthEvent
+from include.task_health.emitter import emit, never_raise
 from include.task_health.settings import TaskHealthSettings
 
 log = logging.getLogger(__name__)
@@ -132,8 +136,6 @@ def documented_tries(ti_ids: list[str], settings: TaskHealthSettings) -> set[tup
 def reconcile(tries: list[dict[str, Any]]) -> int:
     """Write the missing terminal documents of `tries`; how many. Raises when Elasticsearch
     cannot be read (the caller retries on its next pass)."""
-    from include.task_health.emitter import emit
-
     settings = TaskHealthSettings.from_env()
     ended = [row for row in tries if _state(row) in ENDED and settings.plugin_covers(row["dag_id"])]
     if not ended:
@@ -146,14 +148,40 @@ def reconcile(tries: list[dict[str, Any]]) -> int:
     return len(events)
 
 
+@dataclass
+class PassCount:
+    tries: int = 0
+    written: int = 0
+
+
+@contextlib.contextmanager
+def measured(kind: str) -> Iterator[PassCount]:
+    """Log what one pass read and wrote and what it cost: its wall time and the CPU time of its
+    thread, the most it can take from the scheduler's loop through the GIL (DEBUG; read by
+    benchmarks/bench_scheduler.py)."""
+    count, wall, cpu = PassCount(), time.perf_counter(), time.thread_time()
+    try:
+        yield count
+    finally:
+        log.debug(
+            "task-health reconciler pass (%s): %d tries read, %d documents written in %.1f ms (%.1f ms CPU)",
+            kind,
+            count.tries,
+            count.written,
+            (time.perf_counter() - wall) * 1000,
+            (time.thread_time() - cpu) * 1000,
+        )
+
+
 def reconcile_run(dag_id: str, run_id: str) -> int:
     """Reconcile every try of a run that has ended; how many documents it wrote (never raises)."""
     from include.airflow_compat import run_tries
-    from include.task_health.emitter import never_raise
 
-    with never_raise(f"reconcile {dag_id}/{run_id}"):
-        return reconcile(run_tries(dag_id, run_id))
-    return 0
+    with measured("run end") as count, never_raise(f"reconcile {dag_id}/{run_id}"):
+        tries = run_tries(dag_id, run_id)
+        count.tries = len(tries)
+        count.written = reconcile(tries)
+    return count.written
 
 
 class Sweep:
@@ -169,11 +197,13 @@ class Sweep:
         from include.airflow_compat import tries_ended_since
 
         started = self.now()
-        tries = tries_ended_since(self.since - SWEEP_OVERLAP, tuple(ENDED), SWEEP_LIMIT)
-        written = reconcile(tries)
+        with measured("sweep") as count:
+            tries = tries_ended_since(self.since - SWEEP_OVERLAP, tuple(ENDED), SWEEP_LIMIT)
+            count.tries = len(tries)
+            count.written = reconcile(tries)
         full = len(tries) >= SWEEP_LIMIT
         self.since = max(row["end_date"] for row in tries) if full else started
-        return written
+        return count.written
 
 
 class Sweeper:
@@ -194,7 +224,6 @@ class Sweeper:
 
     def _loop(self) -> None:
         from include.task_health.background import exclusive
-        from include.task_health.emitter import never_raise
 
         sweep = Sweep()
         while not self.stopped.wait(self.interval_s):

@@ -3,6 +3,7 @@ and how far back its sweep looks (pure logic)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -95,6 +96,18 @@ def test_a_full_sweep_continues_from_the_last_try_it_saw(monkeypatch) -> None:
     sweep = Sweep(now=lambda: T0 + timedelta(hours=2))
     sweep.once()
     assert sweep.since == T0 + timedelta(minutes=3)
+
+
+def test_each_pass_logs_what_it_read_and_wrote_and_its_cost(monkeypatch, caplog) -> None:
+    monkeypatch.setattr("include.airflow_compat.tries_ended_since", lambda *_: [row("x", "failed"), row("y", "failed")])
+    monkeypatch.setattr("include.airflow_compat.run_tries", lambda dag_id, run_id: [row("z", "failed")])
+    monkeypatch.setattr(reconciler, "reconcile", lambda tries: len(tries) - 1)
+    caplog.set_level("DEBUG", logger=reconciler.__name__)
+    Sweep().once()
+    assert reconciler.reconcile_run("d", "r") == 0
+    passes = re.findall(r"pass \((sweep|run end)\): (\d+) tries read, (\d+) documents written in [\d.]+ ms "
+                        r"\([\d.]+ ms CPU\)", caplog.text)  # fmt: skip
+    assert passes == [("sweep", "2", "1"), ("run end", "1", "0")]
 
 
 def test_the_sweeper_stops_where_the_job_is_not_the_schedulers() -> None:
