@@ -22,6 +22,7 @@ Where each hook runs (Airflow 3) and what it does:
 - `on_starting/before_stopping` with a `Job` (scheduler, triggerer, DAG processor) start and stop
   the reconciler's periodic sweep (`reconciler.Sweeper`), which keeps running only where the job
   turns out to be the scheduler's: several schedulers each sweep, harmlessly (ids are shared).
+  At the stop, the reconciler's totals (passes, documents, wall and CPU time) are logged.
 `TASK_HEALTH_PLUGIN=false` turns all of it off; `TASK_HEALTH_PLUGIN_DAGS` and
 `TASK_HEALTH_PLUGIN_EXCLUDE_DAGS` (comma-separated fnmatch patterns) restrict it to some DAGs;
 `TASK_HEALTH_SWEEP_INTERVAL_S=0` leaves reconciling to the end of each run, and
@@ -44,7 +45,7 @@ from include.task_health.background import in_background
 from include.task_health.context import enum_value
 from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.emitter import emit, never_raise
-from include.task_health.reconciler import Sweeper, reconcile_run
+from include.task_health.reconciler import Sweeper, log_totals, reconcile_run
 from include.task_health.settings import TaskHealthSettings
 
 if TYPE_CHECKING:
@@ -218,6 +219,7 @@ class TaskHealthListener:
     def before_stopping(self, component: object) -> None:
         with never_raise("listener before_stopping"):
             _stop_sweep()
+            log_totals()
 
     @hookimpl
     def on_dag_run_success(self, dag_run: Any, msg: str) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -154,22 +155,72 @@ class PassCount:
     written: int = 0
 
 
+@dataclass
+class PassTotals:
+    """What this process's reconciler passes did and cost since it started (logged at its stop)."""
+
+    passes: int = 0
+    tries: int = 0
+    written: int = 0
+    wall_ms: float = 0.0
+    cpu_ms: float = 0.0
+    max_wall_ms: float = 0.0
+
+
+TOTALS = PassTotals()
+_totals_lock = threading.Lock()
+
+
+def _reset_totals() -> None:
+    global TOTALS, _totals_lock
+    TOTALS, _totals_lock = PassTotals(), threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_totals)  # a forked worker's passes are its own
+
+
 @contextlib.contextmanager
 def measured(kind: str) -> Iterator[PassCount]:
-    """Log what one pass read and wrote and what it cost: its wall time and the CPU time of its
-    thread, the most it can take from the scheduler's loop through the GIL (DEBUG; read by
-    benchmarks/bench_scheduler.py)."""
+    """Count one pass into TOTALS: what it read and wrote, its wall time and the CPU time of its
+    thread, the most it can take from the scheduler's loop through the GIL (one DEBUG line each)."""
     count, wall, cpu = PassCount(), time.perf_counter(), time.thread_time()
     try:
         yield count
     finally:
+        wall_ms, cpu_ms = (time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000
+        with _totals_lock:
+            TOTALS.passes += 1
+            TOTALS.tries += count.tries
+            TOTALS.written += count.written
+            TOTALS.wall_ms += wall_ms
+            TOTALS.cpu_ms += cpu_ms
+            TOTALS.max_wall_ms = max(TOTALS.max_wall_ms, wall_ms)
         log.debug(
             "task-health reconciler pass (%s): %d tries read, %d documents written in %.1f ms (%.1f ms CPU)",
             kind,
             count.tries,
             count.written,
-            (time.perf_counter() - wall) * 1000,
-            (time.thread_time() - cpu) * 1000,
+            wall_ms,
+            cpu_ms,
+        )
+
+
+def log_totals() -> None:
+    """One INFO line at a component's stop, where its reconciler ran (read by
+    benchmarks/bench_scheduler.py; Airflow's log levels per namespace reach only its own loggers)."""
+    with _totals_lock:
+        totals = TOTALS
+        if not totals.passes:
+            return
+        log.info(
+            "task-health reconciler totals: %d passes, %d tries read, %d documents written, %.1f ms wall "
+            "(longest pass %.1f ms), %.1f ms CPU",
+            totals.passes,
+            totals.tries,
+            totals.written,
+            totals.wall_ms,
+            totals.max_wall_ms,
+            totals.cpu_ms,
         )
 
 

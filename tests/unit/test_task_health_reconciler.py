@@ -102,12 +102,18 @@ def test_each_pass_logs_what_it_read_and_wrote_and_its_cost(monkeypatch, caplog)
     monkeypatch.setattr("include.airflow_compat.tries_ended_since", lambda *_: [row("x", "failed"), row("y", "failed")])
     monkeypatch.setattr("include.airflow_compat.run_tries", lambda dag_id, run_id: [row("z", "failed")])
     monkeypatch.setattr(reconciler, "reconcile", lambda tries: len(tries) - 1)
+    monkeypatch.setattr(reconciler, "TOTALS", reconciler.PassTotals())
     caplog.set_level("DEBUG", logger=reconciler.__name__)
+    reconciler.log_totals()
+    assert "totals" not in caplog.text, "no line where no pass ran (the triggerer, the DAG processor)"
     Sweep().once()
     assert reconciler.reconcile_run("d", "r") == 0
     passes = re.findall(r"pass \((sweep|run end)\): (\d+) tries read, (\d+) documents written in [\d.]+ ms "
                         r"\([\d.]+ ms CPU\)", caplog.text)  # fmt: skip
     assert passes == [("sweep", "2", "1"), ("run end", "1", "0")]
+    reconciler.log_totals()
+    assert re.search(r"totals: 2 passes, 3 tries read, 1 documents written, [\d.]+ ms wall \(longest pass [\d.]+ "
+                     r"ms\), [\d.]+ ms CPU", caplog.text)  # fmt: skip
 
 
 def test_the_sweeper_stops_where_the_job_is_not_the_schedulers() -> None:
