@@ -9,9 +9,9 @@ A DAG's own callbacks are kept: task callbacks in its `default_args`, run callba
 
 Task callbacks run in the task's own process (the caller's under `dag.test()`):
 `on_execute_callback` starts a resource sampler and emits `started` (from the task-health
-thread once the process has shipped before: see `emitter.emit_in_background`); success / failure / retry /
-skipped stop it and emit `completed` / `failed` / `up_for_retry` / `skipped` with response
-time, CPU and memory. DAG-level callbacks (run by the dag processor) emit a `dag_run` summary
+thread once the process has shipped before: `emitter.emit_in_background`); success / failure
+/ retry / skipped stop it and emit `completed` / `failed` / `up_for_retry` / `skipped` with
+response time, CPU and memory. DAG-level callbacks (run by the dag processor) emit a `dag_run` summary
 with the run's duration, state and count of task states. Every callback is bounded by the
 shipper's time budget and never raises into Airflow.
 """
