@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# Run every test against real services: starts the local Elasticsearch if it is not already
-# up, runs pytest, and stops what it started, also when tests fail or are interrupted.
+# Run every test against real services: starts the local Elasticsearch and PostgreSQL (the
+# live Airflow's metadata DB in the e2e tests) if they are not already up, runs pytest, and
+# stops what it started, also when tests fail or are interrupted.
 # Extra arguments go to pytest (e.g. scripts/run_tests.sh -m "not e2e" -k settings).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$PROJECT_ROOT"
 
-started_es=0
+started=()
 cleanup() {
-  if [ "$started_es" = 1 ]; then scripts/elasticsearch.sh stop || true; fi
+  local service
+  for service in "${started[@]}"; do scripts/"$service".sh stop || true; done
 }
 trap cleanup EXIT INT TERM
 
-if ! scripts/elasticsearch.sh status >/dev/null 2>&1; then
-  scripts/elasticsearch.sh start
-  started_es=1
-fi
+for service in elasticsearch postgres; do
+  if ! scripts/"$service".sh status >/dev/null 2>&1; then
+    scripts/"$service".sh start
+    started+=("$service")
+  fi
+done
 
 python -m pytest "$@"

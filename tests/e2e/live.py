@@ -3,12 +3,15 @@ the names they share: its URL, index prefix and connection password."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,19 +28,11 @@ BASE = f"http://localhost:{PORT}"
 class LiveAirflow:
     home: Path
     env: dict[str, str]
+    base: str = BASE
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One REST call. A 500 for SQLite's "database is locked" (the live Airflow exposes its
-        errors) is retried a few times: every Airflow process writes the one SQLite file and the
-        API server does not wait for the lock in every statement (issue 11 moves these tests to
-        Postgres). Any other answer is returned as it is."""
-        for attempt in range(1, 5):
-            response = requests.request(method, f"{BASE}/api/v2{path}", timeout=30, **kwargs)
-            if response.status_code != 500 or "database is locked" not in response.text or attempt == 4:
-                return response
-            print(f"{method} {path}: SQLite database is locked, retrying ({attempt})")
-            time.sleep(2 * attempt)
-        raise AssertionError("unreachable")
+        """One REST call, its answer as it is."""
+        return requests.request(method, f"{self.base}/api/v2{path}", timeout=30, **kwargs)
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
@@ -47,7 +42,7 @@ class LiveAirflow:
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            response = requests.get(f"{BASE}/api/v2/dags/{dag_id}", timeout=10)
+            response = requests.get(f"{self.base}/api/v2/dags/{dag_id}", timeout=10)
             if response.ok:
                 return
             time.sleep(1)
@@ -76,19 +71,70 @@ class LiveAirflow:
         raise AssertionError(f"run {run_id} of {dag_id} did not finish within {timeout}s")
 
 
-def healthy() -> bool:
+def healthy(base: str) -> bool:
     try:
-        health = requests.get(f"{BASE}/api/v2/monitor/health", timeout=5).json()
+        health = requests.get(f"{base}/api/v2/monitor/health", timeout=5).json()
     except (requests.RequestException, ValueError):
         return False
     parts = [v for v in health.values() if isinstance(v, dict)]
     return bool(parts) and all(p.get("status") == "healthy" for p in parts)
 
 
+@contextlib.contextmanager
+def standalone(env: dict[str, str], base: str) -> Iterator[LiveAirflow]:
+    """`airflow standalone` in env's AIRFLOW_HOME (its output in standalone.log there), once
+    healthy (at most 180 s); stopped with its whole process group."""
+    home = Path(env["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "standalone.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            ["airflow", "standalone"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while not healthy(base):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"airflow standalone did not become healthy:\n{log_path.read_text()[-4000:]}")
+            time.sleep(2)
+        yield LiveAirflow(home, env, base)
+    finally:
+        stop_group(process)
+
+
+def install_templates(env: dict[str, str]) -> None:
+    """As a deployment does before its first run: the index templates, task logs' included."""
+    subprocess.run(
+        [sys.executable, "-m", "include.stack.delivery", "install-templates"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+POSTGRES_SCRIPT = PROJECT_ROOT / "scripts" / "postgres.sh"
+
+
+def postgres(*args: str) -> str:
+    """`scripts/postgres.sh ARGS` (the local cluster `make test` starts); its output."""
+    result = subprocess.run([str(POSTGRES_SCRIPT), *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"scripts/postgres.sh {' '.join(args)}: {result.stderr[-2000:]}"
+    return result.stdout.strip()
+
+
 E2E_PREFIX = f"th-e2e-{uuid.uuid4().hex[:10]}"
+E2E_DATABASE = f"airflow_e2e_{E2E_PREFIX.rsplit('-', 1)[-1]}"  # the live Airflow's metadata DB (PostgreSQL)
 E2E_PASSWORD = f"pw-{secrets.token_hex(16)}"
 E2E_TASK_LOGS_INDEX = f"{SESSION_INDEX_PREFIX}_airflow-logs"  # deleted with the session's indices
 REMOTE_LOGGING_KEYS = ("AIRFLOW__LOGGING__", "AIRFLOW__ELASTICSEARCH__")
+SQLITE_CONNECT_ARGS = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"  # scripts/env.sh sets it for SQLite only
 # The memory cgroup th_killed's out_of_memory task joins: cgroup v1's memory hierarchy, else v2's.
 CGROUP_ROOT = next((p for p in (Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup")) if p.is_dir()), Path("/"))
 OOM_CGROUP = CGROUP_ROOT / f"{E2E_PREFIX}-oom"
