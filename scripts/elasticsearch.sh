@@ -32,6 +32,8 @@ URL="http://127.0.0.1:${ES_PORT}"
 
 log() { printf '[elasticsearch:%s] %s\n' "$ES_PORT" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=lib/system_user.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/system_user.sh"
 
 find_java_home() {
   # A JDK 21+ is required; prefer an explicit ES_JAVA_HOME, then the newest JDK installed.
@@ -72,13 +74,6 @@ fetch() {
   rm -rf "$tmp"
 }
 
-ensure_user() {
-  [ "$(id -u)" = 0 ] || return 0
-  id -u "$ES_USER" >/dev/null 2>&1 && return 0
-  log "creating system user $ES_USER"
-  useradd --system --no-create-home --home-dir "$ES_BASE_DIR" --shell /usr/sbin/nologin "$ES_USER"
-}
-
 install_dist() {
   [ -x "$ES_HOME/bin/elasticsearch" ] && return
   fetch
@@ -108,19 +103,11 @@ YAML
   printf -- '-Xms%s\n-Xmx%s\n' "$ES_HEAP" "$ES_HEAP" >"$NODE_DIR/config/jvm.options.d/heap.options"
 }
 
-as_es_user() {
-  if [ "$(id -u)" != 0 ]; then "$@"; return; fi
-  # util-linux's runuser lives in /usr/sbin, which a minimal root PATH may lack.
-  local runuser
-  runuser="$(PATH="$PATH:/usr/sbin:/sbin" command -v runuser)" || die "runuser (util-linux) not found: needed to run Elasticsearch as $ES_USER"
-  "$runuser" -u "$ES_USER" -- "$@"
-}
-
 start() {
   if is_healthy; then log "already running at $URL (reused)"; return; fi
   if port_open; then die "port $ES_PORT is taken by something that is not a healthy Elasticsearch"; fi
   local java_home; java_home=$(find_java_home)
-  ensure_user
+  ensure_system_user "$ES_USER" "$ES_BASE_DIR"
   install_dist
   write_node_config
   rm -f "$PID_FILE"
@@ -129,7 +116,7 @@ start() {
     chmod 755 "$ES_BASE_DIR"
   fi
   log "starting $ES_VERSION (heap $ES_HEAP, JDK $java_home, node dir $NODE_DIR)"
-  (cd "$NODE_DIR/logs" && as_es_user env -i PATH=/usr/bin:/bin HOME="$NODE_DIR" \
+  (cd "$NODE_DIR/logs" && run_as "$ES_USER" env -i PATH=/usr/bin:/bin HOME="$NODE_DIR" \
       ES_JAVA_HOME="$java_home" ES_PATH_CONF="$NODE_DIR/config" ES_TMPDIR="$NODE_DIR/tmp" \
       "$ES_HOME/bin/elasticsearch" -d -p "$PID_FILE" >"$NODE_DIR/logs/startup.out" 2>&1) \
     || { tail -n 40 "$NODE_DIR/logs/startup.out" >&2; die "start failed (see $NODE_DIR/logs)"; }

@@ -25,6 +25,8 @@ PASSWORD_FILE="$PG_BASE_DIR/$PG_PORT.password"
 
 log() { printf '[postgres:%s] %s\n' "$PG_PORT" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=lib/system_user.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/system_user.sh"
 
 pg_bin() {
   # The newest server installed by Debian's packages (postgresql-15 here), or PG_BIN.
@@ -43,20 +45,6 @@ ensure_installed() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 \
     || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
     || die "apt-get could not install postgresql"
-}
-
-as_pg_user() {
-  if [ "$(id -u)" != 0 ]; then "$@"; return; fi
-  local runuser
-  runuser="$(PATH="$PATH:/usr/sbin:/sbin" command -v runuser)" || die "runuser (util-linux) not found"
-  "$runuser" -u "$PG_OS_USER" -- "$@"
-}
-
-ensure_user() {
-  [ "$(id -u)" = 0 ] || return 0
-  id -u "$PG_OS_USER" >/dev/null 2>&1 && return 0
-  log "creating system user $PG_OS_USER"
-  useradd --system --no-create-home --home-dir "$PG_BASE_DIR" --shell /usr/sbin/nologin "$PG_OS_USER"
 }
 
 psql_tcp() {
@@ -80,7 +68,7 @@ init_cluster() {
     chmod 755 "$PG_BASE_DIR"
   fi
   log "initialising a cluster in $DATA_DIR"
-  as_pg_user "$(pg_bin)/initdb" -D "$DATA_DIR" -U "$PG_ROLE" --pwfile="$pwfile" --auth=scram-sha-256 \
+  run_as "$PG_OS_USER" "$(pg_bin)/initdb" -D "$DATA_DIR" -U "$PG_ROLE" --pwfile="$pwfile" --auth=scram-sha-256 \
     --encoding=UTF8 --locale=C.UTF-8 >"$CLUSTER_DIR/initdb.log" 2>&1 \
     || { rm -f "$pwfile"; tail -n 20 "$CLUSTER_DIR/initdb.log" >&2; die "initdb failed"; }
   rm -f "$pwfile"
@@ -92,13 +80,13 @@ start() {
     die "port $PG_PORT is taken by something this script cannot log in to"
   fi
   ensure_installed
-  ensure_user
+  ensure_system_user "$PG_OS_USER" "$PG_BASE_DIR"
   mkdir -p "$PG_BASE_DIR"
   init_cluster
   log "starting $(basename "$(dirname "$(pg_bin)")") from $DATA_DIR"
   # Settings for a throw-away test cluster: durability traded for speed, enough connections
   # for a scheduler, an API server, a DAG processor, a triggerer and their task processes.
-  as_pg_user "$(pg_bin)/pg_ctl" -D "$DATA_DIR" -l "$CLUSTER_DIR/server.log" -w -t 60 start -o \
+  run_as "$PG_OS_USER" "$(pg_bin)/pg_ctl" -D "$DATA_DIR" -l "$CLUSTER_DIR/server.log" -w -t 60 start -o \
     "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$CLUSTER_DIR/socket \
      -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null \
     || { tail -n 30 "$CLUSTER_DIR/server.log" >&2; die "start failed (see $CLUSTER_DIR/server.log)"; }
@@ -109,7 +97,7 @@ start() {
 stop() {
   if [ ! -s "$DATA_DIR/postmaster.pid" ]; then log "not running"; return; fi
   log "stopping"
-  as_pg_user "$(pg_bin)/pg_ctl" -D "$DATA_DIR" -m fast -w -t 60 stop >/dev/null
+  run_as "$PG_OS_USER" "$(pg_bin)/pg_ctl" -D "$DATA_DIR" -m fast -w -t 60 stop >/dev/null
   log "stopped"
 }
 
