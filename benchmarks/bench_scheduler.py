@@ -221,9 +221,10 @@ def main() -> None:
                 stop(process)
             if not measured:
                 raise SystemExit(f"no scheduler loop times in {log_path}: is the DEBUG line still there?")
-            passes[arm] += times(log_path, offset, TOTALS)
-            if arm in RECONCILING and not passes[arm]:
+            totals = times(log_path, offset, TOTALS)
+            if arm in RECONCILING and not totals:  # checked per run: a later round must not lean on an earlier one
                 raise SystemExit(f"no reconciler totals in {log_path}: does the scheduler still log them at its stop?")
+            passes[arm] += totals
             loops[arm] += measured
             walls[arm].append(wall)
             runs[arm].append(run_id)
