@@ -30,3 +30,13 @@ def delete_indices(es, pattern: str) -> None:
     if names:
         es.indices.delete(index=",".join(names))
     es.options(ignore_status=404).indices.delete_index_template(name=pattern)
+
+
+def spool_entry(report: list[dict[str, Any]], destination: str, spool_dir: object = None) -> dict[str, Any]:
+    """The entry of `destination` in a `python -m include.stack.delivery` report (one per spool):
+    in the host's own spool root unless `spool_dir` names another (the report lists that first)."""
+    entries = [e for e in report if e["destination"] == destination]
+    if spool_dir is not None:
+        entries = [e for e in entries if e["spool"].startswith(str(spool_dir))]
+    assert entries, f"no spool of {destination} in {report}"
+    return entries[0]

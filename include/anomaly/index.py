@@ -11,7 +11,7 @@ import os
 from typing import TYPE_CHECKING
 
 from include.delivery.settings import DeliverySettings
-from include.delivery.shippers import client, shipper_for
+from include.delivery.shippers import Destination, client, shipper_for
 from include.delivery.templates import IndexTemplate, project_template
 
 if TYPE_CHECKING:
@@ -32,7 +32,12 @@ def anomalies_template(index: str) -> IndexTemplate:
 
 def anomalies_shipper(settings: DeliverySettings | None = None) -> Shipper:
     """The process's shipper of detection rows (settings: the environment's)."""
-    return shipper_for(settings or DeliverySettings.from_env(), anomalies_template(anomalies_index()), SPOOL_NAME)
+    return shipper_for(settings or DeliverySettings.from_env(), *anomalies_destination())
+
+
+def anomalies_destination() -> Destination:
+    """Detection rows: the anomalies index, spooled in the spool root's `anomalies/`."""
+    return Destination(anomalies_template(anomalies_index()), SPOOL_NAME)
 
 
 def anomalies_client(settings: DeliverySettings | None = None) -> Elasticsearch:

@@ -7,6 +7,7 @@ prefix they had when task health was the only producer, so existing deployments 
 
 from __future__ import annotations
 
+import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,17 @@ class DeliverySettings:
     ship_budget_s: float  # the most one `ship` call may spend before spooling
     cooldown_s: float  # after a failed delivery, spool straight away for this long
     replay_batch_limit: int  # spooled actions a successful `ship` re-sends at most
+    drain_interval_s: float  # how often a long-lived process looks at its spools (0: never)
+    exit_drain_s: float  # what a process that spooled may spend delivering it before it exits (0: nothing)
+    adopted_spool_dirs: tuple[str, ...]  # other spool roots (globs) this host drains and reports
+
+    @property
+    def adopted_spool_roots(self) -> list[Path]:
+        """The adopted roots that exist now (a glob matches the spools of hosts as they appear)."""
+        roots: list[Path] = []
+        for pattern in self.adopted_spool_dirs:
+            roots += [path for path in map(Path, sorted(glob.glob(pattern))) if path.is_dir()]
+        return roots
 
     @classmethod
     def from_env(cls) -> DeliverySettings:
@@ -40,4 +52,7 @@ class DeliverySettings:
             ship_budget_s=env_float("TASK_HEALTH_SHIP_BUDGET_S", 6.0),
             cooldown_s=env_float("TASK_HEALTH_COOLDOWN_S", 30.0),
             replay_batch_limit=int(env_float("TASK_HEALTH_REPLAY_BATCH_LIMIT", 5000)),
+            drain_interval_s=env_float("TASK_HEALTH_DRAIN_INTERVAL_S", 10.0),
+            exit_drain_s=env_float("TASK_HEALTH_EXIT_DRAIN_S", 2.0),
+            adopted_spool_dirs=tuple(p for p in os.environ.get("TASK_HEALTH_ADOPT_SPOOL_DIRS", "").split(":") if p),
         )

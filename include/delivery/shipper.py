@@ -126,6 +126,7 @@ class Shipper:
         self.cooldown_s = cooldown_s
         self.request_timeout_s = request_timeout_s
         self._unavailable_until = 0.0
+        self.spooled_here = 0  # actions this instance spooled (an exit drain asks whether to try)
 
     def ship(self, actions: list[Action], replay_after: bool = True) -> ShipResult:
         """Deliver, spool or dead-letter every action (the producer has redacted them)."""
@@ -141,8 +142,9 @@ class Shipper:
         return result
 
     def replay(self, limit: int | None = None, time_budget_s: float | None = None) -> ShipResult:
-        """Re-send spooled actions (same ids), in chunks, up to `limit` of them (None: all) and
-        no new chunk after `time_budget_s` (None: no bound).
+        """Re-send spooled actions (same ids), in chunks, up to `limit` of them (None: all),
+        within `time_budget_s` (None: each chunk gets the shipper's budget, with no bound on
+        the whole; else no chunk goes on past it).
 
         Skips when another replay holds the spool. Stops at the first chunk that cannot be
         delivered (its actions go back to the spool); whatever it did not get to stays in the
@@ -197,7 +199,7 @@ class Shipper:
             actions, broken, exhausted = self.spool.read_chunk(handle, room)
             for line in broken:
                 self._dead_letter({"_raw": redact(line)}, None, "unparsable spool line", total)
-            outcome = self._deliver(actions)
+            outcome = self._deliver(actions, deadline)
             total.replayed += outcome.delivered
             total.spooled += outcome.spooled
             total.dead_lettered += outcome.dead_lettered
@@ -242,6 +244,7 @@ class Shipper:
         try:
             self.spool.append(actions)
             result.spooled += len(actions)
+            self.spooled_here += len(actions)
         except OSError as err:
             result.lost += len(actions)
             log.error(
@@ -268,19 +271,20 @@ class Shipper:
                 describe(err),
             )
 
-    def _deliver(self, actions: list[Action]) -> ShipResult:
+    def _deliver(self, actions: list[Action], deadline: float | None = None) -> ShipResult:
+        """One delivery within the shipper's budget, or less when `deadline` comes first."""
         result = ShipResult()
         pending = list(actions)
         if not pending:
             return result
         started = time.monotonic()
-        deadline = started + self.budget_s
+        deadline = started + self.budget_s if deadline is None else min(deadline, started + self.budget_s)
         if started < self._unavailable_until:
             self._keep(pending, result)
             return result
         try:
             for attempt in Retrying(
-                stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.budget_s),
+                stop=stop_after_attempt(self.max_attempts) | stop_after_delay(max(deadline - started, 0.0)),
                 wait=wait_exponential(multiplier=0.2, max=2.0),
                 retry=retry_if_exception_type(_Retryable),
                 reraise=True,

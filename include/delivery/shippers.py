@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from include.delivery.client import ElasticsearchClientHook
 from include.delivery.settings import DeliverySettings
@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
     from include.delivery.shipper import Shipper
+
+
+class Destination(NamedTuple):
+    """Where one producer's documents go: an index template, and the directory (under the
+    spool root; "" for the root itself) of what the cluster could not take yet."""
+
+    template: IndexTemplate
+    spool_name: str = ""
+
 
 _SHIPPERS: dict[tuple[DeliverySettings, str, str], Shipper] = {}
 # A forked child (a LocalExecutor worker, a task process) makes its own: the parent's client
@@ -56,3 +65,8 @@ def shipper_for(settings: DeliverySettings, template: IndexTemplate, spool_name:
     if key not in _SHIPPERS:
         _SHIPPERS[key] = new_shipper(settings, template, spool_name)
     return _SHIPPERS[key]
+
+
+def process_shippers() -> list[Shipper]:
+    """The shippers this process has used so far (what it may have spooled)."""
+    return list(_SHIPPERS.values())

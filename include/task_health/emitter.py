@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from include.delivery.shippers import shipper_for
+from include.delivery.shippers import Destination, shipper_for
 from include.task_health.background import in_background, on_background_thread
 from include.task_health.document import HealthEvent, build_document, document_action
 from include.task_health.settings import TaskHealthSettings
@@ -42,9 +42,13 @@ _queued_lock = threading.Lock()
 os.register_at_fork(after_in_child=_queued.clear)
 
 
-def task_health_shipper(settings: TaskHealthSettings) -> Shipper:
+def task_health_destination(settings: TaskHealthSettings) -> Destination:
     """Task-health documents: indices `<prefix>-YYYY.MM`, spooled in the spool root itself."""
-    return shipper_for(settings.delivery, task_health_template(settings.index_prefix))
+    return Destination(task_health_template(settings.index_prefix))
+
+
+def task_health_shipper(settings: TaskHealthSettings) -> Shipper:
+    return shipper_for(settings.delivery, *task_health_destination(settings))
 
 
 def current_shipper() -> Shipper:

@@ -20,7 +20,7 @@ from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.emitter import emit, task_health_shipper
 from include.task_health.settings import TaskHealthSettings
 from tests.session import PROJECT_ROOT
-from tests.support import connection_json
+from tests.support import connection_json, spool_entry
 
 CLOSED_PORT = 9  # discard: nothing listens, connections are refused at once
 
@@ -30,7 +30,7 @@ def event(run_id: str) -> HealthEvent:
     return HealthEvent("task_execution", "completed", datetime.now(UTC), ref, "app", response_time=0.1)
 
 
-def delivery_command(*args: str) -> tuple[int, dict]:
+def delivery_command(*args: str) -> tuple[int, list]:
     result = subprocess.run(
         [sys.executable, "-m", "include.stack.delivery", *args],
         capture_output=True,
@@ -40,7 +40,7 @@ def delivery_command(*args: str) -> tuple[int, dict]:
         timeout=120,
     )
     lines = result.stdout.strip().splitlines()
-    return result.returncode, json.loads(lines[-1]) if lines else {}
+    return result.returncode, json.loads(lines[-1]) if lines else []
 
 
 def test_a_prefix_extending_another_gets_its_own_template_and_both_deliver(task_health, monkeypatch) -> None:
@@ -72,14 +72,14 @@ def test_a_template_the_cluster_refuses_is_loud_counted_and_loses_nothing(task_h
     problems = task_health_shipper(TaskHealthSettings.from_env()).spool.problems()
     assert problems["index_template"]["count"] == 1 and foreign in problems["index_template"]["message"]
     code, report = delivery_command("status")
-    assert code == 1 and report[prefix]["problems"]["index_template"]["count"] == 1
+    assert code == 1 and spool_entry(report, prefix)["problems"]["index_template"]["count"] == 1
 
     task_health.es.indices.delete_index_template(name=foreign)  # the operator fixes the cause
     assert delivery_command("install-templates")[0] == 0
     code, replayed = delivery_command("replay")
-    assert code == 0 and replayed[prefix]["replayed"] == 1
+    assert code == 0 and spool_entry(replayed, prefix)["replayed"] == 1
     code, report = delivery_command("status")
-    assert code == 0 and report[prefix]["problems"] == {}
+    assert code == 0 and spool_entry(report, prefix)["problems"] == {}
     assert "manual__refused" in {d["airflow"]["run_id"] for d in task_health.documents()}
 
 
@@ -124,7 +124,7 @@ def test_a_write_block_holds_events_in_the_spool_until_it_lifts(task_health, mon
     finally:
         task_health.es.indices.put_settings(index=index, settings={"index.blocks.write": False})
     code, report = delivery_command("replay")
-    assert code == 0 and report[prefix]["replayed"] == 1
+    assert code == 0 and spool_entry(report, prefix)["replayed"] == 1
     assert {"manual__before_block", "manual__during_block"} <= {d["airflow"]["run_id"] for d in task_health.documents()}
 
 
@@ -139,10 +139,11 @@ def test_dead_letters_are_re_sent_once_their_cause_is_fixed(task_health, monkeyp
     assert (rejected.delivered, rejected.dead_lettered) == (0, 1)
 
     code, report = delivery_command("replay", "--dead-letters")
-    assert code == 1 and report[prefix]["still_dead_lettered"] == 1, "rejected again: kept"
+    assert code == 1 and spool_entry(report, prefix)["still_dead_lettered"] == 1, "rejected again: kept"
     task_health.es.indices.delete(index=index)  # the operator fixes the cause
     code, report = delivery_command("replay", "--dead-letters")
-    assert code == 0 and report[prefix]["replayed"] == 1 and report[prefix]["still_dead_lettered"] == 0
+    entry = spool_entry(report, prefix)
+    assert code == 0 and entry["replayed"] == 1 and entry["still_dead_lettered"] == 0
     [doc] = [d for d in task_health.documents() if d["airflow"]["run_id"] == "manual__dead_letter"]
     mapping = task_health.es.indices.get_mapping(index=index)[index]["mappings"]["properties"]
     assert doc["response_time"] == 0.1 and mapping["response_time"]["type"] == "float"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.task_health.dags import load_dag
-from tests.support import connection_json, delete_indices, state_of
+from tests.support import connection_json, delete_indices, spool_entry, state_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PORT = int(os.environ.get("ES_OUTAGE_TEST_PORT", "9252"))
@@ -66,8 +66,8 @@ def replay_command() -> dict:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report[os.environ["ANOMALIES_INDEX"]]["still_spooled"] == 0
-    return report[os.environ["TASK_HEALTH_INDEX_PREFIX"]]
+    assert spool_entry(report, os.environ["ANOMALIES_INDEX"])["still_spooled"] == 0
+    return spool_entry(report, os.environ["TASK_HEALTH_INDEX_PREFIX"])
 
 
 def test_nothing_is_lost_while_elasticsearch_is_down(outage) -> None:
