@@ -26,7 +26,9 @@ def test_adopted_spool_roots_expand_globs_and_keep_only_directories_that_exist(t
     assert settings.adopted_spool_roots[-1] == missing, "a root that appears later is seen then"
 
 
-@pytest.mark.parametrize(("name", "value"), [("TASK_HEALTH_DRAIN_INTERVAL_S", "soon"), ("TASK_HEALTH_EXIT_DRAIN_S", "x")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("TASK_HEALTH_DRAIN_INTERVAL_S", "soon"), ("TASK_HEALTH_EXIT_DRAIN_S", "x")]
+)
 def test_drain_settings_must_be_numbers(monkeypatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=name):
