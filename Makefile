@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := . scripts/env.sh &&
 
 .PHONY: help venv demo evaluate kibana-build kibana-validate kibana-import test lint format bench up down es-up es-down es-status airflow-init airflow-settings airflow-status \
-	task-health-templates task-health-replay task-health-status constraints
+	task-health-templates task-health-replay task-health-drain task-health-status constraints
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -42,11 +42,12 @@ bench: venv es-up  ## run the benchmarks against the local Elasticsearch (see be
 		&& python -m benchmarks.bench_parse && python -m benchmarks.bench_scale \
 		&& python -m benchmarks.bench_scheduler && python -m benchmarks.bench_detection
 
-up: venv es-up  ## Elasticsearch + Airflow standalone in the background; prints the UI URL and login
-	@scripts/airflow.sh start
+up: venv es-up  ## Elasticsearch + Airflow in the background (EXECUTOR=celery: Postgres, Redis, 2 workers); prints the UI URL and login
+	@$(if $(filter celery,$(EXECUTOR)),scripts/celery_stack.sh start,scripts/airflow.sh start)
 
-down:  ## stop Airflow standalone and Elasticsearch
+down:  ## stop whatever `make up` started (either executor) and Elasticsearch
 	@scripts/airflow.sh stop
+	@scripts/celery_stack.sh stop
 	@$(ENV) scripts/elasticsearch.sh stop
 
 es-up:  ## start (or reuse) the local Elasticsearch on $$ES_PORT (default 9200)
@@ -70,10 +71,13 @@ airflow-status:  ## is the local Airflow up, and where
 task-health-templates: venv  ## install the task-health index template into elasticsearch_default
 	@$(ENV) python -m include.stack.delivery install-templates
 
-task-health-replay: venv  ## re-send every spooled task-health event and detection row (same ids: no duplicates)
+task-health-replay: venv  ## re-send every spooled event and detection row this host sees (same ids: no duplicates)
 	@$(ENV) python -m include.stack.delivery replay
 
-task-health-status: venv  ## how many events are spooled / dead-lettered, and where
+task-health-drain: venv  ## the spool drainer as a service of its own (hosts with no scheduler or worker), until Ctrl-C
+	@$(ENV) python -m include.stack.delivery drain
+
+task-health-status: venv  ## every spool this host sees (its own and adopted ones): spooled / dead-lettered, and where
 	@$(ENV) python -m include.stack.delivery status
 
 constraints: venv  ## regenerate constraints.txt from the installed venv

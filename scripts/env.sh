@@ -53,6 +53,10 @@ if [ "$AIRFLOW_TASK_LOGS_TO_ES" = true ]; then
   export AIRFLOW__ELASTICSEARCH__FRONTEND="${AIRFLOW__ELASTICSEARCH__FRONTEND:-http://localhost:5601/app/discover#/?_g=(time:(from:now-30d,to:now))&_a=(query:(language:kuery,query:'log_id: \"{log_id}\"'))}"
 fi
 
+# Spools of other hosts this host drains and `make task-health-status` reports: the Celery
+# workers of `make up EXECUTOR=celery` (scripts/celery_stack.sh), each with a STATE_DIR of its own.
+export TASK_HEALTH_ADOPT_SPOOL_DIRS="${TASK_HEALTH_ADOPT_SPOOL_DIRS-$STATE_DIR/workers/*/task_health}"
+
 # Where the pipeline reads landing data and writes its output (any ObjectStoragePath URI).
 export DATA_ROOT="${DATA_ROOT:-file://$STATE_DIR/data}"
 

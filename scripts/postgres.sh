@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local PostgreSQL for Airflow's metadata DB in tests: start | stop | status | url [DB] | createdb DB | dropdb DB.
+# Local PostgreSQL for Airflow's metadata DB (tests, the Celery stack):
+#   start | stop | status | url [DB [PREFIX]] | createdb DB | dropdb DB.
 #
 # The server is Debian's `postgresql` package (no Docker engine here); this script only runs
 # one cluster of its own on a loopback port, outside the repository:
@@ -8,7 +9,8 @@
 # as root: as root we create a system user and run it through runuser. The role `airflow` gets a
 # random password at init, kept in $PG_BASE_DIR/<port>.password (mode 600, the caller's), and
 # the server accepts it over TCP on 127.0.0.1 only (scram-sha-256).
-# `start` reuses a cluster already answering on the port; `url DB` prints the SQLAlchemy URL.
+# `start` reuses a cluster already answering on the port; `url DB` prints the SQLAlchemy URL
+# (`url DB db+`: Celery's result-backend form of it).
 set -euo pipefail
 
 PG_PORT="${PG_PORT:-5433}"
@@ -111,9 +113,11 @@ database_name() {
 }
 
 url() {
-  local db; db=$(database_name "${1:-airflow}")
+  local db prefix="${2:-}"; db=$(database_name "${1:-airflow}")
+  [[ "$prefix" =~ ^([a-z]+\+)?$ ]] || die "a scheme prefix such as db+ is needed, got '$prefix'"
   [ -s "$PASSWORD_FILE" ] || die "no cluster on port $PG_PORT yet: run '$0 start'"
-  echo "postgresql+psycopg2://$PG_ROLE:$(cat "$PASSWORD_FILE")@127.0.0.1:$PG_PORT/$db"
+  # No newline: Airflow takes a `_CMD` setting's output as it is.
+  printf '%s' "${prefix}postgresql+psycopg2://$PG_ROLE:$(cat "$PASSWORD_FILE")@127.0.0.1:$PG_PORT/$db"
 }
 
 createdb() {
@@ -135,8 +139,8 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  url) url "${2:-}" ;;
+  url) url "${2:-}" "${3:-}" ;;
   createdb) createdb "${2:-}" ;;
   dropdb) dropdb "${2:-}" ;;
-  *) echo "usage: $0 start|stop|status|url [DB]|createdb DB|dropdb DB   (env: PG_PORT, PG_BASE_DIR, PG_BIN)" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|url [DB [PREFIX]]|createdb DB|dropdb DB   (env: PG_PORT, PG_BASE_DIR, PG_BIN)" >&2; exit 2 ;;
 esac

@@ -108,7 +108,8 @@ url() {
   local db="${1:-0}"
   [[ "$db" =~ ^[0-9]+$ ]] || die "a database number is needed, got '$db'"
   [ -s "$PASSWORD_FILE" ] || die "no server on port $REDIS_PORT yet: run '$0 start'"
-  echo "redis://:$(cat "$PASSWORD_FILE")@127.0.0.1:$REDIS_PORT/$db"
+  # No newline: Airflow takes a `_CMD` setting's output as it is.
+  printf '%s' "redis://:$(cat "$PASSWORD_FILE")@127.0.0.1:$REDIS_PORT/$db"
 }
 
 case "${1:-}" in

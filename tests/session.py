@@ -54,6 +54,8 @@ os.environ.update(
         "TASK_HEALTH_INDEX_PREFIX": SESSION_INDEX_PREFIX,
         "ANOMALIES_INDEX": f"{SESSION_INDEX_PREFIX}_anomalies",  # not matched by `<prefix>-*`
         "DATA_ROOT": (SESSION_DIR / "data").as_uri(),
+        # No other host's spools (scripts/env.sh adopts the developer's Celery workers' ones).
+        "TASK_HEALTH_ADOPT_SPOOL_DIRS": "",
         # One key for this process and its subprocesses: whichever creates airflow.cfg first
         # must not leave the others unable to decrypt connection extras.
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -33,17 +34,27 @@ MAX_BACKOFF_S = 30.0  # the longest wait between passes while Elasticsearch stay
 
 
 def drain(shippers: Iterable[Shipper], time_budget_s: float | None = None) -> ShipResult:
-    """Replay every spool that holds something, each within `time_budget_s` (None: no bound).
+    """Replay every spool that holds something, all of them within `time_budget_s` (None: no
+    bound); the first spool the cluster cannot take ends the pass (the spools share a cluster).
     Never raises: an unreadable spool is logged and the others are still drained."""
     total = ShipResult()
+    deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
     for shipper in shippers:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            break
         try:
-            if shipper.spool.pending_bytes():
-                total += shipper.replay(time_budget_s=time_budget_s)
+            if not shipper.spool.pending_bytes():
+                continue
+            result = shipper.replay(time_budget_s=left)
         except OSError as err:
             log.error(
                 "%s: the spool %s cannot be drained (%s)", shipper.template.name, shipper.spool.path, describe(err)
             )
+            continue
+        total += result
+        if result.spooled or result.lost:
+            break
     return total
 
 

@@ -40,6 +40,7 @@ SECRETS = (
     "AIRFLOW_JWT_SECRET",
     "AIRFLOW_API_SECRET_KEY",
     "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
     "MLFLOW_DB_PASSWORD",
     "ELASTIC_PASSWORD",
     "KIBANA_SYSTEM_PASSWORD",
@@ -149,6 +150,22 @@ def test_the_celery_profile_adds_redis_and_workers_only(services) -> None:
         assert service.get("profiles", []) == (["celery"] if name in CELERY_SERVICES else []), name
     assert command_text(services["celery-worker"]) == "airflow celery worker"
     assert services["scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+
+
+def test_the_celery_profile_runs_what_the_native_stack_tests(services) -> None:
+    """scripts/celery_stack.sh is the Celery stack CI runs: the same Celery settings, the same
+    Redis version (Debian's redis-server 7.0), a broker that wants a password."""
+    script = (PROJECT_ROOT / "scripts" / "celery_stack.sh").read_text()
+    native = dict(re.findall(r"export (AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS)=(\S+)", script))
+    concurrency = re.search(r'CELERY_WORKER_CONCURRENCY="\$\{CELERY_WORKER_CONCURRENCY:-(\d+)\}"', script)
+    assert native and concurrency
+    for name in ("scheduler", "celery-worker"):
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == native["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"]
+        assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == concurrency.group(1)
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == f"redis://:{example_env()['REDIS_PASSWORD']}@redis:6379/0"
+    assert services["redis"]["image"].startswith("redis:7.0-")
+    assert "requirepass" in command_text(services["redis"]) and "REDISCLI_AUTH" in str(services["redis"]["healthcheck"])
 
 
 def test_airflow_services_log_tasks_to_elasticsearch_and_reach_mlflow(services) -> None:

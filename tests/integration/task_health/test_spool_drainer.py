@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from include.delivery.drainer import Drainer, drain_before_exit
+from include.delivery.drainer import Drainer, drain, drain_before_exit
 from include.delivery.settings import DeliverySettings
 from include.delivery.shipper import Shipper
 from include.delivery.shippers import new_shipper
@@ -95,6 +95,17 @@ def test_a_drainer_backs_off_while_the_node_stays_away(task_health, outage: Outa
     # Without a backoff: ~32 passes. With one: waits of 0.05, 0.1, 0.2, 0.4, 0.8 s.
     assert 3 <= drainer.passes <= 6, drainer.passes
     assert shipper.spool.count() == EVENTS and drainer.totals.lost == 0
+
+
+def test_a_pass_stops_at_the_first_spool_the_cluster_cannot_take(task_health, outage: Outage, monkeypatch, tmp_path):
+    first = spool_during_outage("manual__first")
+    monkeypatch.setenv("TASK_HEALTH_SPOOL_DIR", str(tmp_path / "second"))
+    second = spool_during_outage("manual__second")
+    result = drain([first, second], time_budget_s=5)
+    assert result.spooled == EVENTS and result.replayed == 0, "the second spool is not tried once the first failed"
+    outage.up()
+    result = drain([first, second], time_budget_s=5)
+    assert result.replayed == 2 * EVENTS and first.spool.count() == second.spool.count() == 0
 
 
 def test_a_process_delivers_what_it_spooled_before_it_exits(task_health, outage: Outage) -> None:

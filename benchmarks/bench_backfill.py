@@ -1,0 +1,180 @@
+"""A backfill through the real scheduler on the Celery stack (issue 11): the pipeline against a
+trivial DAG of the same shape (benchmarks/dags/backfill_twin.py: same tasks, pool and mapping,
+no work), with task health on and off, in one run.
+
+For each task-health mode the stack of `make up EXECUTOR=celery` (scripts/celery_stack.sh: two
+workers, two slots each) is started fresh, on a state directory, metadata database, MLflow
+registry and indices of its own, with the same demo data; both DAGs are then backfilled over
+the same days, one after the other. A backfill's wall time is the server's: from the backfill's
+creation to the end of its last run. Unpausing a DAG also starts its one scheduled run (for
+yesterday, which has no data): it overlaps every arm alike.
+
+    . scripts/env.sh && python -m benchmarks.bench_backfill [--days 30] [--regions 8] [--shard-size 4]
+
+Targets: pipeline ≤ 1.5 x the trivial DAG; task health adds ≤ 5 % to the backfill's wall time.
+Prints a table, then one JSON object with the ratios as the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+from benchmarks.airflow_sandbox import BENCH_DAGS, PROJECT_DAGS
+from include.anomaly.demo_data import DemoConfig, region_names, write_days
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PORT = 8831
+FIRST = date(2026, 3, 2)
+DAGS = ("hourly_anomaly_detection", "backfill_twin")
+
+
+def script(name: str, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [str(PROJECT_ROOT / "scripts" / name), *args], env=env, capture_output=True, text=True, timeout=600
+    )
+    if result.returncode:
+        raise RuntimeError(f"{name} {' '.join(args)}: {result.stderr[-3000:]}")
+    return result.stdout
+
+
+def stack_env(state: Path, database: str, task_health: bool, es_port: int, prefix: str) -> dict[str, str]:
+    bundles = [
+        {"name": name, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle", "kwargs": {"path": str(p)}}
+        for name, p in (("dags-folder", PROJECT_DAGS), ("bench-dags", BENCH_DAGS))
+    ]
+    return {
+        **{k: v for k, v in os.environ.items() if k != "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"},
+        "STATE_DIR": str(state),
+        "AIRFLOW_HOME": str(state / "airflow"),
+        "AIRFLOW_PORT": str(PORT),
+        "AIRFLOW_DB_NAME": database,
+        "WORKER_LOG_PORT_BASE": "8840",
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": "8845",
+        "DATA_ROOT": (state / "data").as_uri(),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow' / 'mlflow.db'}",
+        "TASK_HEALTH_ADOPT_SPOOL_DIRS": str(state / "workers" / "*" / "task_health"),
+        "TASK_HEALTH_INDEX_PREFIX": prefix,
+        "ANOMALIES_INDEX": f"{prefix}_anomalies",
+        "TASK_HEALTH_ENABLED": "true" if task_health else "false",
+        "TASK_HEALTH_PLUGIN": "true" if task_health else "false",
+        "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": json.dumps(
+            {"conn_type": "elasticsearch", "host": "localhost", "port": es_port, "schema": "http"}
+        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+    }
+
+
+def api(method: str, path: str, **kwargs) -> dict:
+    response = requests.request(method, f"http://localhost:{PORT}/api/v2{path}", timeout=30, **kwargs)
+    response.raise_for_status()
+    return response.json() if response.content else {}
+
+
+def parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def backfill(dag_id: str, days: list[date], conf: dict[str, object], timeout: float) -> dict[str, float]:
+    """Backfill `days` of `dag_id` and wait for every run; the server's wall time and counts."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            api("GET", f"/dags/{dag_id}")
+            break
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+    api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    created = api(
+        "POST",
+        "/backfills",
+        json={
+            "dag_id": dag_id,
+            "from_date": f"{days[0].isoformat()}T00:00:00Z",
+            "to_date": f"{days[-1].isoformat()}T00:00:00Z",
+            "max_active_runs": 4,
+            "dag_run_conf": conf,
+        },
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = api("GET", f"/dags/{dag_id}/dagRuns?run_type=backfill&limit=500")["dag_runs"]
+        if len(runs) == len(days) and all(r["state"] in {"success", "failed"} for r in runs):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{dag_id}: backfill not done within {timeout} s")
+        time.sleep(2)
+    failed = sum(r["state"] == "failed" for r in runs)
+    if failed:
+        raise RuntimeError(f"{dag_id}: {failed} of {len(runs)} backfill runs failed")
+    wall = (max(parse(r["end_date"]) for r in runs) - parse(created["created_at"])).total_seconds()
+    return {"wall_s": round(wall, 1), "runs": len(runs), "s_per_run": round(wall / len(runs), 2)}
+
+
+def one_mode(task_health: bool, days: list[date], regions: int, shard_size: int, es_port: int) -> dict[str, dict]:
+    state = Path(tempfile.mkdtemp(prefix=f"bench-backfill-{'on' if task_health else 'off'}-"))
+    database = f"airflow_bench_{uuid.uuid4().hex[:8]}"
+    prefix = f"bench-backfill-{uuid.uuid4().hex[:8]}"
+    write_days(state / "data", days[0] - timedelta(days=35), days[-1] + timedelta(days=1), region_names(regions),
+               DemoConfig())  # fmt: skip
+    env = stack_env(state, database, task_health, es_port, prefix)
+    script("postgres.sh", "start")
+    script("celery_stack.sh", "start", env=env)
+    try:
+        results = {}
+        for dag_id in DAGS:
+            conf: dict[str, object] = {"shard_size": shard_size} | (
+                {"regions": regions} if dag_id == "backfill_twin" else {}
+            )
+            results[dag_id] = backfill(dag_id, days, conf, timeout=60 * len(days) + 600)
+            print(f"task health {'on ' if task_health else 'off'} {dag_id}: {results[dag_id]}", file=sys.stderr)
+        return results
+    finally:
+        script("celery_stack.sh", "stop", env=env)
+        script("postgres.sh", "dropdb", database)
+        requests.delete(f"http://localhost:{es_port}/{prefix}*", timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--regions", type=int, default=8)
+    parser.add_argument("--shard-size", type=int, default=4)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ES_PORT", "9200")), help="Elasticsearch")
+    args = parser.parse_args()
+    days = [FIRST + timedelta(days=i) for i in range(args.days)]
+    modes = {mode: one_mode(mode == "on", days, args.regions, args.shard_size, args.port) for mode in ("on", "off")}
+    pipeline, twin = DAGS
+    ratios = {
+        "pipeline_over_trivial_on": modes["on"][pipeline]["wall_s"] / modes["on"][twin]["wall_s"],
+        "pipeline_over_trivial_off": modes["off"][pipeline]["wall_s"] / modes["off"][twin]["wall_s"],
+        "task_health_pipeline": modes["on"][pipeline]["wall_s"] / modes["off"][pipeline]["wall_s"],
+        "task_health_trivial": modes["on"][twin]["wall_s"] / modes["off"][twin]["wall_s"],
+    }
+    print(f"{'task health':<12} {'dag':<26} {'wall s':>8} {'s/run':>7}")
+    for mode, results in modes.items():
+        for dag_id, figures in results.items():
+            print(f"{mode:<12} {dag_id:<26} {figures['wall_s']:>8} {figures['s_per_run']:>7}")
+    for name, value in ratios.items():
+        print(f"{name}: {value:.3f}")
+    shape = {"days": args.days, "regions": args.regions, "shard_size": args.shard_size, "workers": 2, "slots": 4}
+    print(json.dumps({**shape, "walls": modes, **{k: round(v, 3) for k, v in ratios.items()}}))
+
+
+if __name__ == "__main__":
+    main()
