@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -40,3 +47,33 @@ def spool_entry(report: list[dict[str, Any]], destination: str, spool_dir: objec
         entries = [e for e in entries if e["spool"].startswith(str(spool_dir))]
     assert entries, f"no spool of {destination} in {report}"
     return entries[0]
+
+
+@dataclass(frozen=True)
+class ServiceScript:
+    """One of scripts/{elasticsearch,postgres,redis}.sh on a port of a test's own, so a test of
+    the script never disturbs the service the rest of the suite uses."""
+
+    name: str  # e.g. "postgres"
+    port_variable: str  # the script's port setting, e.g. "PG_PORT"
+    port: int
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        script = Path(__file__).resolve().parents[1] / "scripts" / f"{self.name}.sh"
+        env = {**os.environ, self.port_variable: str(self.port)}
+        return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, timeout=300)
+
+    def port_is_open(self) -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    @contextlib.contextmanager
+    def on_a_free_port(self, override: str) -> Iterator[ServiceScript]:
+        """The script, its port checked free first (`override`: the variable that moves it),
+        and its service stopped afterwards."""
+        assert not self.port_is_open(), f"port {self.port} is already in use; set {override}"
+        try:
+            yield self
+        finally:
+            self.run("stop")
