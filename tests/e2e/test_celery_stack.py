@@ -13,6 +13,7 @@ spool of its own), started by that script on ports and a database of this sessio
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -234,60 +235,68 @@ def partition(root: Path, day: date) -> pd.DataFrame:
     return rows.drop(columns="run_id").sort_values("region").reset_index(drop=True)
 
 
+@pytest.mark.timeout(1800)  # two 10-day backfills of the real pipeline at once on 2 cores
 def test_a_backfill_over_both_workers_survives_an_elasticsearch_outage(celery_stack: Stack, es) -> None:
     airflow = celery_stack.airflow
     assert celery_stack.drainers_started() == {"worker-1": True, "worker-2": True}
-    backfill(airflow, DAYS)
-    deadline = time.monotonic() + 600
-    while runs_by_state(airflow)["success"] < 2:
+    with local_executor_backfill(es) as (local, local_outputs):
+        backfill(airflow, DAYS)
+        drained_after = outage_in_the_middle(celery_stack)
+        wait_for_backfill(airflow, timeout=1200)
+        received = celery_stack.tasks_received()
+        assert len(received) == 2 and all(received.values()), f"both workers must run tasks: {received}"
+        assert_every_document_exactly_once(celery_stack, es)
+        wait_for_backfill(local, timeout=600)
+    print(f"spools drained {drained_after:.0f} s after Elasticsearch came back; tasks per worker: {received}")
+    for day in DAYS:
+        pd.testing.assert_frame_equal(partition(celery_stack.data_root, day), partition(local_outputs, day))
+
+
+def outage_in_the_middle(stack: Stack) -> float:
+    """Stop the node once two runs are done, start it again once the workers spooled events;
+    how long after its return the workers' spools were empty (at most 120 s)."""
+    deadline = time.monotonic() + 900
+    while runs_by_state(stack.airflow)["success"] < 2:
         assert time.monotonic() < deadline, "the backfill did not get going"
         time.sleep(2)
     elasticsearch("stop")
     try:
-        while sum(celery_stack.spooled().values()) < 10:  # tasks keep running, their events are spooled
-            assert time.monotonic() < deadline, (
-                f"nothing spooled while Elasticsearch was down: {celery_stack.spooled()}"
-            )
+        while sum(stack.spooled().values()) < 10:  # tasks keep running, their events are spooled
+            assert time.monotonic() < deadline, f"nothing spooled with Elasticsearch down: {stack.spooled()}"
             time.sleep(2)
     finally:
         elasticsearch("start")
     back = time.monotonic()
-    while any(celery_stack.spooled().values()):
-        assert time.monotonic() - back < 120, (
-            f"spools not drained 120 s after the node's return: {celery_stack.spooled()}"
-        )
+    while any(stack.spooled().values()):
+        assert time.monotonic() - back < 120, f"spools not drained 120 s after the return: {stack.spooled()}"
         time.sleep(2)
-    drained_after = time.monotonic() - back
+    return time.monotonic() - back
 
-    wait_for_backfill(airflow, timeout=900)
-    received = celery_stack.tasks_received()
-    assert len(received) == 2 and all(received.values()), f"both workers must run tasks: {received}"
 
+def assert_every_document_exactly_once(stack: Stack, es) -> None:
+    """Task documents as the metadata DB's task instances call for (waiting up to 120 s for the
+    last runs' documents), and each day's detection rows, in Elasticsearch exactly once."""
     deadline = time.monotonic() + 120
-    expected = expected_task_documents(celery_stack.database_url(CELERY_DB))
-    while task_documents(es, celery_stack.prefix) != expected:
+    while (got := task_documents(es, stack.prefix)) != (
+        expected := expected_task_documents(stack.database_url(CELERY_DB))
+    ):
         if time.monotonic() > deadline:
-            got = task_documents(es, celery_stack.prefix)
-            missing, extra = expected - got, got - expected
-            raise AssertionError(f"documents differ from the metadata DB: missing {missing}, extra {extra}")
+            raise AssertionError(
+                f"documents differ from the metadata DB: missing {expected - got}, extra {got - expected}"
+            )
         time.sleep(3)
-        expected = expected_task_documents(celery_stack.database_url(CELERY_DB))
-    assert max(task_documents(es, celery_stack.prefix).values()) == 1, "each document exactly once"
-
-    es.indices.refresh(index=celery_stack.anomalies_index)
+    assert max(got.values()) == 1, "each document exactly once"
+    es.indices.refresh(index=stack.anomalies_index)
     for day in DAYS:
-        rows = es.count(index=celery_stack.anomalies_index, query={"term": {"date": day.isoformat()}})["count"]
+        rows = es.count(index=stack.anomalies_index, query={"term": {"date": day.isoformat()}})["count"]
         assert rows == len(REGIONS), f"{day}: {rows} detection rows in Elasticsearch, {len(REGIONS)} expected"
-    print(f"spools drained {drained_after:.0f} s after Elasticsearch came back; tasks per worker: {received}")
-
-    local = local_executor_outputs(es)
-    for day in DAYS:
-        pd.testing.assert_frame_equal(partition(celery_stack.data_root, day), partition(local, day))
 
 
-def local_executor_outputs(es) -> Path:
+@contextlib.contextmanager
+def local_executor_backfill(es) -> Iterator[tuple[LiveAirflow, Path]]:
     """The same days on the same data through a LocalExecutor standalone on PostgreSQL, with a
-    registry of its own; where its Parquet outputs are."""
+    registry of its own, backfilling while the Celery stack does (the machine's two cores are
+    shared, the wall time is not added); the standalone and where its Parquet outputs go."""
     state = SESSION_DIR / "local-reference"
     env = {
         **base_env(state, f"{SESSION_INDEX_PREFIX}_local", f"{SESSION_INDEX_PREFIX}_local_anomalies"),
@@ -303,11 +312,10 @@ def local_executor_outputs(es) -> Path:
         with standalone(env, f"http://localhost:{LOCAL_PORT}") as airflow:
             airflow.api("POST", "/pools", json={"name": "model_registry", "slots": 1, "include_deferred": False})
             backfill(airflow, DAYS)
-            wait_for_backfill(airflow, timeout=900)
+            yield airflow, state / "data"
     finally:
         postgres("dropdb", LOCAL_DB)
         delete_indices(es, f"{SESSION_INDEX_PREFIX}_local*")
-    return state / "data"
 
 
 def test_the_spool_of_a_worker_stopped_for_good_reaches_elasticsearch(celery_stack: Stack, es) -> None:
