@@ -40,7 +40,8 @@ format: venv  ## apply ruff's fixes and formatting
 bench: venv es-up  ## run the benchmarks against the local Elasticsearch (see benchmarks/README.md)
 	@$(ENV) python -m benchmarks.bench_shipping && python -m benchmarks.bench_overhead \
 		&& python -m benchmarks.bench_parse && python -m benchmarks.bench_scale \
-		&& python -m benchmarks.bench_scheduler && python -m benchmarks.bench_detection
+		&& python -m benchmarks.bench_scheduler && python -m benchmarks.bench_detection \
+		&& python -m benchmarks.bench_backfill
 
 up: venv es-up  ## Elasticsearch + Airflow in the background (EXECUTOR=celery: Postgres, Redis, 2 workers); prints the UI URL and login
 	@$(if $(filter celery,$(EXECUTOR)),scripts/celery_stack.sh start,scripts/airflow.sh start)

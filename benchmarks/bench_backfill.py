@@ -59,6 +59,7 @@ def stack_env(state: Path, database: str, task_health: bool, es_port: int, prefi
         "AIRFLOW_HOME": str(state / "airflow"),
         "AIRFLOW_PORT": str(PORT),
         "AIRFLOW_DB_NAME": database,
+        "REDIS_DB": "8",  # not the queue of a `make up EXECUTOR=celery` stack (0) or the e2e tests' (7)
         "WORKER_LOG_PORT_BASE": "8840",
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": "8845",
         "DATA_ROOT": (state / "data").as_uri(),

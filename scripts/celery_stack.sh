@@ -13,7 +13,8 @@
 # or a command line: Airflow reads them through `_CMD` settings that ask the service scripts.
 # Every worker drains its own spool (include/stack/celery_worker.py); the scheduler's host
 # adopts the workers' spools (TASK_HEALTH_ADOPT_SPOOL_DIRS, set in env.sh), as it would on a
-# shared volume, so a worker that is gone for good still has its events delivered. `stop` stops what `start` started, services included.
+# shared volume, so a worker that is gone for good still has its events delivered.
+# `stop` stops what `start` started, the services included; `stop-worker N` one worker.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 

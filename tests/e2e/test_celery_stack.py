@@ -144,6 +144,7 @@ def celery_stack(es_url: str) -> Iterator[Stack]:
         **base_env(state, prefix, anomalies),
         "AIRFLOW_PORT": str(CELERY_PORT),
         "AIRFLOW_DB_NAME": CELERY_DB,
+        "REDIS_DB": "7",  # a `make up EXECUTOR=celery` stack on the same Redis keeps database 0
         "WORKER_LOG_PORT_BASE": "8810",
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": "8815",
     }
