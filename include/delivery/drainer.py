@@ -112,8 +112,8 @@ class Drainer:
         while not self.stopped.wait(wait):
             try:
                 result = self.once()
+                stuck = bool(result.spooled or result.lost)
             except Exception as err:  # a drainer must outlive any one bad pass
                 log.error("spool drainer: pass failed (%s)", describe(err))
-                result = ShipResult(spooled=1)
-            stuck = result.spooled or result.lost
+                stuck = True
             wait = min(wait * 2, max(MAX_BACKOFF_S, self.interval_s)) if stuck else self.interval_s
