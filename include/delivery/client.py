@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
+from include.delivery.settings import parse_bool
+
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
@@ -80,9 +82,10 @@ class ClientOptions(TypedDict, total=False):
 def _as_bool(value: object, name: str) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
-        return value.lower() in {"true", "1", "yes"}
-    raise ElasticsearchConfigError(f"extra.{name} must be true or false, got {value!r}")
+    try:
+        return parse_bool(value if isinstance(value, str) else repr(value), f"extra.{name}")
+    except ValueError as err:
+        raise ElasticsearchConfigError(str(err)) from None
 
 
 def _endpoint(fields: ConnectionFields) -> ClientOptions:

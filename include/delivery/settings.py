@@ -15,6 +15,18 @@ from pathlib import Path
 from include.state import state_dir
 
 
+def parse_bool(raw: str, name: str) -> bool:
+    """true/false, 1/0, yes/no (any case); a ValueError naming `name` otherwise."""
+    if raw.strip().lower() in {"true", "1", "yes", "false", "0", "no"}:
+        return raw.strip().lower() in {"true", "1", "yes"}
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "")
+    return parse_bool(raw, name) if raw.strip() else default
+
+
 def env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     try:
@@ -34,6 +46,7 @@ class DeliverySettings:
     drain_interval_s: float  # how often a long-lived process looks at its spools (0: never)
     exit_drain_s: float  # what a process that spooled may spend delivering it before it exits (0: nothing)
     adopted_spool_dirs: tuple[str, ...]  # other spool roots (globs) this host drains and reports
+    manage_templates: bool = True  # False: templates are the admin's (a least-privilege writer may not)
 
     @property
     def adopted_spool_roots(self) -> list[Path]:
@@ -55,4 +68,5 @@ class DeliverySettings:
             drain_interval_s=env_float("TASK_HEALTH_DRAIN_INTERVAL_S", 10.0),
             exit_drain_s=env_float("TASK_HEALTH_EXIT_DRAIN_S", 2.0),
             adopted_spool_dirs=tuple(p for p in os.environ.get("TASK_HEALTH_ADOPT_SPOOL_DIRS", "").split(":") if p),
+            manage_templates=env_bool("TASK_HEALTH_MANAGE_TEMPLATES", True),
         )

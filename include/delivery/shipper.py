@@ -20,8 +20,12 @@
   the dead letters once their cause is fixed, keeping those that are rejected again.
 - Rejection reasons and warnings pass `include.redaction` (documents are redacted by their
   producer, e.g. task health's `emitter.emit`).
+- A secured cluster that refuses the client (wrong credentials, an untrusted certificate, a
+  missing privilege: `include.delivery.refusals`) is configuration, not an outage: the events
+  are spooled (never dead-lettered) and the error says what to fix. With a least-privilege
+  writer the templates are the admin's job (`manage_templates=False`: no template call at all).
 - Nothing here raises: problems are logged as warnings (errors when the cause is
-  configuration: a refused index template, an unwritable spool) and counted.
+  configuration: a refused index template or client, an unwritable spool) and counted.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
+from include.delivery.refusals import Refusal, is_tls_failure, refusal_of, what_to_fix
 from include.delivery.spool import Action, BrokenLine, Spool
 from include.delivery.templates import IndexTemplate, TemplateError, ensure_template
 from include.redaction import redact
@@ -59,10 +64,15 @@ class _BulkAnswer:
     retry: list[Action] = field(default_factory=list)
     rejected: list[tuple[Action, int, dict[str, Any] | None]] = field(default_factory=list)  # with reasons
     last_retry_status: str = ""  # e.g. "403 cluster_block_exception: index [x] blocked by …"
+    refusal: Refusal | None = None  # an item refused for the client's lack of a privilege
 
 
 class _Retryable(Exception):
     """Some items (or the whole request) may succeed if sent again."""
+
+    def __init__(self, message: str, refusal: Refusal | None = None) -> None:
+        super().__init__(message)
+        self.refusal = refusal
 
 
 @dataclass
@@ -113,6 +123,8 @@ class Shipper:
         replay_batch_limit: int = 5000,
         cooldown_s: float = 30.0,
         request_timeout_s: float = 2.0,
+        manage_templates: bool = True,
+        conn_id: str = "elasticsearch_default",
     ) -> None:
         self._client_factory = client_factory
         self._client: Elasticsearch | None = None
@@ -125,6 +137,8 @@ class Shipper:
         self.replay_batch_limit = replay_batch_limit
         self.cooldown_s = cooldown_s
         self.request_timeout_s = request_timeout_s
+        self.manage_templates = manage_templates  # False: an admin installs the template (a writer may not)
+        self.conn_id = conn_id  # named in what-to-fix messages
         self._unavailable_until = 0.0
         self.spooled_here = 0  # actions this instance spooled (an exit drain asks whether to try)
 
@@ -230,7 +244,8 @@ class Shipper:
             if timeout_s == self.request_timeout_s:
                 self._bounded[timeout_s] = client
         if not self._templates_ready:
-            ensure_template(client, self.template)
+            if self.manage_templates:
+                ensure_template(client, self.template)
             self._template_installed()
         return client
 
@@ -301,39 +316,55 @@ class Shipper:
                         )
                     if pending:
                         raise _Retryable(
-                            f"{len(pending)} item(s) to retry, the last answered {answer.last_retry_status}"
+                            f"{len(pending)} item(s) to retry, the last answered {answer.last_retry_status}",
+                            answer.refusal,
                         )
         except TemplateError as err:  # configuration: loud, recorded for `status`, events kept
             self._unavailable_until = time.monotonic() + self.cooldown_s
             with contextlib.suppress(OSError):
                 self.spool.note_problem(TEMPLATE_PROBLEM, str(err))
             log.error(
-                "%s: %s. %d event(s) spooled to %s until the template installs; fix the prefix or the other "
-                "template, then run `python -m include.stack.delivery install-templates` and `replay`",
+                "%s: %s. %d event(s) spooled to %s until the template is in place; then the drainer or "
+                "`python -m include.stack.delivery replay` delivers them",
                 self.template.name,
                 err,
                 len(pending),
                 self.spool.path,
             )
             self._keep(pending, result)
-        except Exception as err:  # connection, timeout, auth: keep the events
+        except Exception as err:  # connection, timeout, refused client: keep the events
             self._keep(pending, result)
             self._unavailable_until = time.monotonic() + self.cooldown_s
-            log.warning(
-                "%s: Elasticsearch unavailable after %.1fs (%s); %d event(s) spooled to %s; "
-                "spooling directly for the next %.0fs",
-                self.template.name,
-                time.monotonic() - started,
-                describe(err),
-                len(pending),
-                self.spool.path,
-                self.cooldown_s,
-            )
+            self._report_undelivered(err, len(pending), time.monotonic() - started)
         return result
+
+    def _report_undelivered(self, err: Exception, count: int, spent_s: float) -> None:
+        """A refused client is an error saying what to fix; anything else, an outage's warning."""
+        refusal = err.refusal if isinstance(err, _Retryable) else refusal_of(err)
+        if refusal is not None:
+            log.error(
+                "%s: %s. %d event(s) spooled to %s (kept, not dead-lettered: the documents are fine); once "
+                "fixed, the drainer or `python -m include.stack.delivery replay` delivers them",
+                self.template.name,
+                redact(what_to_fix(refusal, self.conn_id))[: 2 * DESCRIBE_LIMIT],
+                count,
+                self.spool.path,
+            )
+            return
+        log.warning(
+            "%s: Elasticsearch unavailable after %.1fs (%s); %d event(s) spooled to %s; "
+            "spooling directly for the next %.0fs",
+            self.template.name,
+            spent_s,
+            describe(err),
+            count,
+            self.spool.path,
+            self.cooldown_s,
+        )
 
     def _bulk_once(self, pending: list[Action], deadline: float) -> _BulkAnswer:
         """One `_bulk` round. Every request of the round gets at most the time left before `deadline`."""
-        from elasticsearch import ApiError, ConnectionError, TransportError
+        from elasticsearch import ApiError, TransportError
 
         left = deadline - time.monotonic()
         if left <= 0.05:
@@ -346,22 +377,31 @@ class Shipper:
                 if not _is_delete(action):  # a delete has no source line
                     operations.append(action["_source"])
             response = client.bulk(operations=operations)
-        except (ConnectionError, TransportError) as err:
+        except TransportError as err:
+            if is_tls_failure(err):  # an untrusted certificate stays untrusted: no retry
+                raise
             raise _Retryable(describe(err)) from err
         except ApiError as err:
             if err.status_code == 429 or err.status_code >= 500:
                 raise _Retryable(describe(err)) from err
             raise
-        answer = _BulkAnswer()
-        for action, item in zip(pending, response["items"], strict=True):
-            outcome = next(iter(item.values()))  # {"create": {...}}, {"index": {...}} or {"delete": {...}}
-            status = outcome["status"]
-            if status < 300 or status == 409 or (status == 404 and _is_delete(action)):
-                answer.delivered += 1
-            elif status in RETRIED_ITEM_STATUSES or status >= 500:
-                answer.retry.append(action)
-                error = outcome.get("error") or {}
-                answer.last_retry_status = f"{status} {error.get('type', '')}: {error.get('reason', '')}"
-            else:
-                answer.rejected.append((action, status, outcome.get("error")))
-        return answer
+        return _answer(pending, response["items"])
+
+
+def _answer(pending: list[Action], items: list[dict[str, Any]]) -> _BulkAnswer:
+    """What a `_bulk` response's items say about each of `pending` (same order)."""
+    answer = _BulkAnswer()
+    for action, item in zip(pending, items, strict=True):
+        outcome = next(iter(item.values()))  # {"create": {...}}, {"index": {...}} or {"delete": {...}}
+        status = outcome["status"]
+        if status < 300 or status == 409 or (status == 404 and _is_delete(action)):
+            answer.delivered += 1
+        elif status in RETRIED_ITEM_STATUSES or status >= 500:
+            answer.retry.append(action)
+            error = outcome.get("error") or {}
+            answer.last_retry_status = f"{status} {error.get('type', '')}: {error.get('reason', '')}"
+            if status == 403 and error.get("type") == "security_exception":
+                answer.refusal = Refusal(status, error["type"], error.get("reason", ""))
+        else:
+            answer.rejected.append((action, status, outcome.get("error")))
+    return answer

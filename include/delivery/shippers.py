@@ -56,6 +56,8 @@ def new_shipper(settings: DeliverySettings, template: IndexTemplate, spool_name:
         replay_batch_limit=settings.replay_batch_limit,
         cooldown_s=settings.cooldown_s,
         request_timeout_s=settings.request_timeout_s,
+        manage_templates=settings.manage_templates,
+        conn_id=settings.conn_id,
     )
 
 

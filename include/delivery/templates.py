@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from elasticsearch import Elasticsearch
+    from elasticsearch import ApiError, Elasticsearch
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "elasticsearch"
 
@@ -65,14 +65,16 @@ def project_template(file_name: str, name: str, index_patterns: list[str]) -> In
 def ensure_template(client: Elasticsearch, template: IndexTemplate) -> bool:
     """Install `template` unless the cluster has this version already; True when written.
     Raises `TemplateError` when the cluster refuses it (e.g. its patterns overlap another
-    template's at the same priority)."""
-    from elasticsearch import BadRequestError, NotFoundError
+    template's at the same priority, or the connection's user may not manage templates)."""
+    from elasticsearch import AuthorizationException, BadRequestError, NotFoundError
 
     try:
         found = client.indices.get_index_template(name=template.name)["index_templates"]
         current = found[0]["index_template"] if found else None
     except NotFoundError:
         current = None
+    except AuthorizationException as err:
+        raise _not_allowed(template, err) from err
 
     def identity(body: dict[str, Any]) -> tuple[object, object, object]:
         return body.get("version"), body.get("index_patterns"), body.get("priority")
@@ -81,9 +83,23 @@ def ensure_template(client: Elasticsearch, template: IndexTemplate) -> bool:
         return False
     try:
         client.indices.put_index_template(name=template.name, **template.body)
+    except AuthorizationException as err:
+        raise _not_allowed(template, err) from err
     except BadRequestError as err:
         raise TemplateError(
             f"the cluster refused index template {template.name!r} (patterns {template.body['index_patterns']}, "
             f"priority {template.body['priority']}): {err.message}: {err.body.get('error', {}).get('reason', '')}"
         ) from err
     return True
+
+
+def _not_allowed(template: IndexTemplate, err: ApiError) -> TemplateError:
+    from include.delivery.refusals import refusal_of
+
+    refusal = refusal_of(err)
+    reason = refusal.reason if refusal else err.message
+    return TemplateError(
+        f"the connection's user may not manage index template {template.name!r} (403: {reason}). A least-privilege "
+        "writer leaves templates to the admin: install them with `python -m include.stack.delivery install-templates "
+        "--conn-id <admin connection>`, and set TASK_HEALTH_MANAGE_TEMPLATES=false where the writer runs"
+    )

@@ -11,7 +11,10 @@
                      a host where no scheduler, DAG processor, triggerer or Celery worker runs one
 replay, status and drain act on every spool the host sees (`include.stack.spools`): its own
 (TASK_HEALTH_SPOOL_DIR) and the adopted ones (TASK_HEALTH_ADOPT_SPOOL_DIRS).
-The cluster is the Airflow connection in TASK_HEALTH_CONN_ID (default elasticsearch_default).
+The cluster is the Airflow connection in TASK_HEALTH_CONN_ID (default elasticsearch_default);
+`install-templates --conn-id ADMIN` installs through another one: on a secured cluster the
+writer may not manage templates, so an admin connection does this step (and the writer's
+processes run with TASK_HEALTH_MANAGE_TEMPLATES=false).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING
 
 from include.airflow_compat import read_connections_from_metadata_db
@@ -70,9 +73,14 @@ def main(argv: list[str]) -> int:
         help="with replay: re-send the dead letters instead (once their cause is fixed); those rejected again stay",
     )
     parser.add_argument("--once", action="store_true", help="with drain: one pass, then exit")
+    parser.add_argument(
+        "--conn-id", help="the connection to use instead of TASK_HEALTH_CONN_ID (an admin one for install-templates)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     settings = TaskHealthSettings.from_env()
+    if args.conn_id:
+        settings = replace(settings, delivery=replace(settings.delivery, conn_id=args.conn_id))
     if args.command == "install-templates":
         shippers = [task_health_shipper(settings), anomalies_shipper(settings.delivery)]
         try:
