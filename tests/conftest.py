@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.secured import SecuredNode, read_node, script
 from tests.session import ES_PORT, ES_URL, PROJECT_ROOT, SESSION_DIR, SESSION_INDEX_PREFIX
 from tests.support import delete_indices
 
@@ -44,6 +45,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             delete_indices(es, f"{SESSION_INDEX_PREFIX}*")
     except Exception as err:  # cleanup must not hide the test outcome
         print(f"could not remove this session's task-health indices: {err}")
+
+
+@pytest.fixture(scope="session")
+def secured_node() -> Iterator[SecuredNode]:
+    """The secured node (tests/secured.py): started unless running, with the writer's role for
+    the tests' prefixes; stopped at the end only if this fixture started it."""
+    started = script("start")
+    assert started.returncode == 0, f"the secured Elasticsearch did not start:\n{started.stderr[-3000:]}"
+    yield read_node()
+    if "(reused)" not in started.stderr:
+        script("stop")
 
 
 @pytest.fixture(scope="session")

@@ -65,3 +65,5 @@ os.environ.update(
 os.environ.pop("MLFLOW_ARTIFACT_ROOT", None)
 ES_PORT = int(os.environ.get("ES_PORT", "9200"))
 ES_URL = f"http://127.0.0.1:{ES_PORT}"
+# The secured node (TLS, users, API keys: tests/secured.py), next to the open one above.
+SECURED_ES_PORT = int(os.environ.get("ES_SECURED_PORT", "9201"))

@@ -47,17 +47,25 @@ def is_tls_failure(err: BaseException) -> bool:
     return isinstance(err, TlsError) or _tls_failure(err) is not None
 
 
+def _tls_reason(err: BaseException) -> str:
+    cause = _tls_failure(err)
+    if cause is None:
+        return str(err)
+    verify = getattr(cause, "verify_message", None)  # e.g. "unable to get local issuer certificate"
+    return f"{cause.reason}: {verify}" if verify else str(cause.reason or cause)
+
+
 def refusal_of(err: BaseException) -> Refusal | None:
     """The refusal `err` reports (a request-level 401/403 or a TLS failure); None for anything else."""
     from elasticsearch import ApiError
 
     if is_tls_failure(err):
-        cause = _tls_failure(err)
-        return Refusal(None, "tls", str(cause.reason if cause and cause.reason else cause or err))
+        return Refusal(None, "tls", _tls_reason(err))
     if isinstance(err, ApiError) and err.status_code in (401, 403):
-        error = err.body.get("error", {}) if isinstance(err.body, dict) else {}
-        reason = error.get("reason", "") if isinstance(error, dict) else str(error)
-        return Refusal(err.status_code, error.get("type", "") if isinstance(error, dict) else "", reason or err.message)
+        error = err.body.get("error") if isinstance(err.body, dict) else None
+        if isinstance(error, dict):
+            return Refusal(err.status_code, str(error.get("type", "")), str(error.get("reason", "")) or err.message)
+        return Refusal(err.status_code, "", str(error or err.message))
     return None
 
 
@@ -65,12 +73,16 @@ def what_to_fix(refusal: Refusal, conn_id: str) -> str:
     """One sentence an operator can act on."""
     if refusal.status is None:
         return (
-            f"the cluster's TLS certificate could not be verified ({refusal.reason}): point connection {conn_id!r}'s "
-            "extra.ca_certs at the CA that signed it (`scripts/elasticsearch.sh` writes its own as ca.crt)"
+            f"the cluster's TLS certificate could not be verified ({refusal.reason}): point extra.ca_certs of "
+            f"connection {conn_id!r} at the CA that signed it (`scripts/elasticsearch.sh` writes its own as ca.crt)"
         )
     if refusal.status == 401:
         return (
-            f"Elasticsearch refused connection {conn_id!r}'s credentials (401 {refusal.error_type}: {refusal.reason}): "
-            "fix its login and password, or its extra.api_key (a revoked or expired key answers the same)"
+            f"Elasticsearch refused the credentials of connection {conn_id!r} (401 {refusal.error_type}: "
+            f"{refusal.reason}): fix its login and password, or its extra.api_key (a revoked or expired key answers "
+            "the same)"
         )
-    return f"connection {conn_id!r}'s user lacks a privilege (403 {refusal.error_type}: {refusal.reason}): {PRIVILEGES}"
+    return (
+        f"the user of connection {conn_id!r} lacks a privilege (403 {refusal.error_type}: {refusal.reason}): "
+        f"{PRIVILEGES}"
+    )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import AuthorizationException
+
 from include.anomaly.index import anomalies_template
-from include.delivery.templates import priority_for
+from include.delivery.templates import TemplateError, ensure_template, priority_for
 from include.task_health.templates import airflow_logs_template, task_health_template
 
 
@@ -40,3 +44,17 @@ def test_no_two_of_the_projects_overlapping_templates_share_a_priority() -> None
     assert len(overlapping) >= 4, "the case must hold overlapping pairs to be a test"
     clashes = [(t.name, u.name) for t, u in overlapping if t.body["priority"] == u.body["priority"]]
     assert clashes == []
+
+
+def test_a_user_who_may_not_manage_templates_is_told_to_leave_them_to_the_admin() -> None:
+    class Forbidden:
+        def __init__(self) -> None:
+            self.indices = self
+
+        def get_index_template(self, name):
+            meta = ApiResponseMeta(403, "1.1", HttpHeaders(), 0.0, NodeConfig("https", "localhost", 9200))
+            body = {"error": {"type": "security_exception", "reason": "action [indices:admin/index_template/get]"}}
+            raise AuthorizationException("security_exception", meta, body)
+
+    with pytest.raises(TemplateError, match=r"may not manage index template 'th'.*TASK_HEALTH_MANAGE_TEMPLATES=false"):
+        ensure_template(Forbidden(), task_health_template("th"))

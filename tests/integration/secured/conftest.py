@@ -1,0 +1,58 @@
+"""Each module writes as the secured node's least-privilege writer under a prefix of its own,
+as a production deployment does: the admin installs the templates first, and the writer's
+processes never touch them (TASK_HEALTH_MANAGE_TEMPLATES=false)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.task_health.conftest import TaskHealthTarget
+from tests.secured import SecuredNode
+from tests.session import PROJECT_ROOT
+from tests.support import delete_indices
+
+
+def delivery(*args: str, check: bool = True) -> tuple[int, Any, str]:
+    """`python -m include.stack.delivery ARGS` in this process's environment: (exit code, the
+    JSON of its last stdout line, its stderr)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "include.stack.delivery", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
+    if check:
+        assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    lines = result.stdout.strip().splitlines()
+    return result.returncode, json.loads(lines[-1]) if lines else None, result.stderr
+
+
+@pytest.fixture(scope="module")
+def secured(secured_node: SecuredNode, tmp_path_factory, airflow_db) -> Iterator[TaskHealthTarget]:
+    """This module's prefix on the secured node, its templates installed by the admin, and the
+    writer (basic auth, the CA in the connection's extras) as `elasticsearch_default`."""
+    prefix = f"th-secured-{uuid.uuid4().hex[:10]}"
+    spool_dir = tmp_path_factory.mktemp("secured") / "spool"
+    admin = secured_node.admin()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TASK_HEALTH_INDEX_PREFIX", prefix)
+        patch.setenv("ANOMALIES_INDEX", f"{prefix}_anomalies")
+        patch.setenv("TASK_HEALTH_SPOOL_DIR", str(spool_dir))
+        patch.setenv("TASK_HEALTH_MANAGE_TEMPLATES", "false")
+        patch.setenv("AIRFLOW_TASK_LOGS_INDEX", f"{prefix}_airflow-logs")
+        patch.setenv("AIRFLOW_CONN_ELASTICSEARCH_ADMIN", secured_node.connection_json("admin"))
+        patch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", secured_node.connection_json("writer"))
+        delivery("install-templates", "--conn-id", "elasticsearch_admin")
+        yield TaskHealthTarget(prefix, spool_dir, admin)
+    delete_indices(admin, f"{prefix}*")
+    admin.close()
