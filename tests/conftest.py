@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.secured import SecuredNode, read_node, script
-from tests.session import ES_PORT, ES_URL, PROJECT_ROOT, SESSION_DIR, SESSION_INDEX_PREFIX
+from tests.secured import SecuredNode, script
+from tests.session import ES_PORT, ES_URL, PROJECT_ROOT, SECURED_ES_PORT, SESSION_DIR, SESSION_INDEX_PREFIX
 from tests.support import delete_indices
 
 # The marker of every test under each directory of tests/ (`-m "not e2e"` skips the live scheduler).
@@ -53,7 +53,7 @@ def secured_node() -> Iterator[SecuredNode]:
     the tests' prefixes; stopped at the end only if this fixture started it."""
     started = script("start")
     assert started.returncode == 0, f"the secured Elasticsearch did not start:\n{started.stderr[-3000:]}"
-    yield read_node()
+    yield SecuredNode(SECURED_ES_PORT)
     if "(reused)" not in started.stderr:
         script("stop")
 

@@ -114,7 +114,7 @@ def revoked_api_key(admin, node: SecuredNode, prefix: str) -> Broken:
     granted = admin.security.grant_api_key(
         grant_type="password",
         username=WRITER,
-        password=node.connections["writer"]["password"],
+        password=node.fields("writer")["password"],
         api_key={"name": f"{prefix}-revoked"},
     )
     admin.security.invalidate_api_key(ids=[granted["id"]])
