@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,3 +78,20 @@ class ServiceScript:
             yield self
         finally:
             self.run("stop")
+
+
+def delivery(*args: str, check: bool = True) -> tuple[int, Any, str]:
+    """`python -m include.stack.delivery ARGS` in this process's environment: (exit code, the
+    JSON of its last stdout line, its stderr)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "include.stack.delivery", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=300,
+    )
+    if check:
+        assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    lines = result.stdout.strip().splitlines()
+    return result.returncode, json.loads(lines[-1]) if lines else None, result.stderr

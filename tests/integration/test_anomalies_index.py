@@ -1,6 +1,10 @@
 """Detection rows in the real `anomalies` index: `_id = region|date`, the newest run wins, and a
 late replay of an older run's rows never overwrites it; after full, subset and full runs the index
-holds exactly the partition's rows, also when the deletes had to wait in the spool."""
+holds exactly the partition's rows, also when the deletes had to wait in the spool.
+
+Each test runs twice: on the open node, and on the secured one as its least-privilege writer
+(versioned writes, deletes and the search of what is indexed are all the writer may do there;
+the admin installs the template)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from include.anomaly.persist import index_actions
 from include.delivery.settings import DeliverySettings
 from include.delivery.shippers import new_shipper
 from tests.session import ES_PORT
-from tests.support import connection_json
+from tests.support import connection_json, delivery
 
 DAY = date(2026, 2, 10)
 
@@ -35,12 +39,36 @@ def rows(run_id: str, score: float) -> pd.DataFrame:
     )
 
 
+@pytest.fixture(params=["open", "secured"])
+def node_kind(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def anomalies_index(es, monkeypatch, tmp_path):
-    index = f"test-anomalies-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(ES_PORT))
+def es(node_kind, es, request):
+    """The reader of the node under test: the session's client, or the secured node's admin."""
+    if node_kind == "open":
+        yield es
+        return
+    with request.getfixturevalue("secured_node").admin() as admin:
+        yield admin
+
+
+@pytest.fixture
+def anomalies_index(node_kind, es, monkeypatch, tmp_path, request):
     monkeypatch.setenv("TASK_HEALTH_SPOOL_DIR", str(tmp_path))
-    monkeypatch.setenv("ANOMALIES_INDEX", index)
+    if node_kind == "open":
+        index = f"test-anomalies-{uuid.uuid4().hex[:8]}"
+        monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", connection_json(ES_PORT))
+        monkeypatch.setenv("ANOMALIES_INDEX", index)
+    else:
+        node = request.getfixturevalue("secured_node")
+        index = f"th-anomalies-{uuid.uuid4().hex[:8]}_anomalies"  # the writer's `th-*_anomalies`
+        monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", node.connection_json("writer"))
+        monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_ADMIN", node.connection_json("admin"))
+        monkeypatch.setenv("TASK_HEALTH_MANAGE_TEMPLATES", "false")
+        monkeypatch.setenv("ANOMALIES_INDEX", index)
+        delivery("install-templates", "--conn-id", "elasticsearch_admin")
     yield index
     es.options(ignore_status=404).indices.delete(index=index)
     es.options(ignore_status=404).indices.delete_index_template(name=index)

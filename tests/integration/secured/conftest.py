@@ -4,37 +4,14 @@ processes never touch them (TASK_HEALTH_MANAGE_TEMPLATES=false)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tests.integration.task_health.conftest import TaskHealthTarget
 from tests.secured import SecuredNode
-from tests.session import PROJECT_ROOT
-from tests.support import delete_indices
-
-
-def delivery(*args: str, check: bool = True) -> tuple[int, Any, str]:
-    """`python -m include.stack.delivery ARGS` in this process's environment: (exit code, the
-    JSON of its last stdout line, its stderr)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "include.stack.delivery", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
-    if check:
-        assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}\n{result.stderr[-3000:]}"
-    lines = result.stdout.strip().splitlines()
-    return result.returncode, json.loads(lines[-1]) if lines else None, result.stderr
+from tests.support import delete_indices, delivery
 
 
 @pytest.fixture(scope="module")

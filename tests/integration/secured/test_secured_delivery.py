@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.secured.conftest import delivery
 from tests.integration.task_health.dags import LIFECYCLE_DOCUMENTS, load_dag
 from tests.secured import SecuredNode
-from tests.support import spool_entry, state_of
+from tests.support import delivery, spool_entry, state_of
 
 EXPECTED_EVENTS = sum(LIFECYCLE_DOCUMENTS.values())
 # th_lifecycle's task states whatever the cluster does: `fail` fails on purpose.
