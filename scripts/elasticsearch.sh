@@ -235,11 +235,12 @@ install_analysis_plugin() {
   [ -s "$plugin_dir/project-analysis.jar" ] && [ "$plugin_dir/project-analysis.jar" -nt "$ANALYSIS_PLUGIN_SRC" ] && return
   [ -x "$JAVA_HOME_FOR_ES/bin/javac" ] || die "security on needs a JDK with javac at $JAVA_HOME_FOR_ES (set ES_JAVA_HOME)"
   log "building the analysis plugin the security index needs ($ANALYSIS_PLUGIN_SRC)"
-  local work; work=$(mktemp -d)
+  # Built aside and moved in whole: a node starting meanwhile sees no plugin or all of it.
+  local work; work=$(mktemp -d "$ES_BASE_DIR/dist/.plugin-build.XXXXXX")
   "$JAVA_HOME_FOR_ES/bin/javac" --release 21 -nowarn -cp "$ES_HOME/lib/*" -d "$work/classes" "$ANALYSIS_PLUGIN_SRC"
-  mkdir -p "$plugin_dir"
-  "$JAVA_HOME_FOR_ES/bin/jar" --create --file "$plugin_dir/project-analysis.jar" -C "$work/classes" .
-  cat >"$plugin_dir/plugin-descriptor.properties" <<PROPERTIES
+  mkdir -p "$work/project-analysis"
+  "$JAVA_HOME_FOR_ES/bin/jar" --create --file "$work/project-analysis/project-analysis.jar" -C "$work/classes" .
+  cat >"$work/project-analysis/plugin-descriptor.properties" <<PROPERTIES
 description=uax_url_email, pattern_capture and unique, for the security index (see scripts/elasticsearch.sh)
 version=1.0.0
 name=project-analysis
@@ -247,6 +248,8 @@ classname=io.airflowanomaly.analysis.ProjectAnalysisPlugin
 java.version=21
 elasticsearch.version=${ES_VERSION}
 PROPERTIES
+  rm -rf "$plugin_dir"
+  mv "$work/project-analysis" "$plugin_dir"
   rm -rf "$work"
 }
 

@@ -20,6 +20,7 @@ SCRIPT = PROJECT_ROOT / "scripts" / "elasticsearch.sh"
 # What the writer may write in this session: every test prefix (task health) and their rows.
 WRITER_INDICES = {"ES_WRITER_TASK_HEALTH_INDICES": "th-*", "ES_WRITER_ANOMALIES_INDICES": "th-*_anomalies"}
 IDENTITIES = ("admin", "writer", "writer-api-key")
+WRITER = "airflow_anomaly_writer"  # the writer's login (scripts/elasticsearch.sh)
 
 
 def script(command: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -69,5 +70,8 @@ class SecuredNode:
 
         admin = self.fields("admin")
         return Elasticsearch(
-            self.url, basic_auth=(admin["login"], admin["password"]), ca_certs=self.ca_certs, request_timeout=request_timeout
+            self.url,
+            basic_auth=(admin["login"], admin["password"]),
+            ca_certs=self.ca_certs,
+            request_timeout=request_timeout,
         )

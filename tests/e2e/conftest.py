@@ -1,8 +1,11 @@
 """A real Airflow (scheduler, dag processor, API server, triggerer: `airflow standalone`) for
 end-to-end tests, in its own AIRFLOW_HOME, port and PostgreSQL database (never the `dag.test()`
 tests' SQLite). Started once per session (≈ 30 s), stopped with its whole process group.
-Its task logs also go to Elasticsearch, switched on as `scripts/env.sh` does it
-(AIRFLOW_TASK_LOGS_TO_ES=true), into an index of this session."""
+
+It writes task health and detection rows to the **secured** node (tests/secured.py) as its
+least-privilege writer, the templates installed by the admin beforehand, as production runs.
+Its task logs go to the open node (Airflow's own handler, switched on as `scripts/env.sh` does
+it with AIRFLOW_TASK_LOGS_TO_ES=true), into an index of this session."""
 
 from __future__ import annotations
 
@@ -11,13 +14,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.e2e.live import (
     BASE,
     E2E_DATABASE,
-    E2E_PASSWORD,
     E2E_PREFIX,
     E2E_TASK_LOGS_INDEX,
     OOM_CGROUP,
@@ -33,8 +36,8 @@ from tests.e2e.live import (
     task_logs_to_es_env,
 )
 from tests.integration.task_health.dags import OOM_CGROUP_VARIABLE
-from tests.session import ES_PORT, SESSION_DIR
-from tests.support import connection_json
+from tests.secured import SecuredNode
+from tests.session import SESSION_DIR
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +50,23 @@ def e2e_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_airflow_env(es_url: str, e2e_database_url: str) -> dict[str, str]:
+def live_es(secured_node: SecuredNode) -> Iterator[Any]:
+    """The secured node as its admin: what the live Airflow wrote, read back."""
+    with secured_node.admin() as admin:
+        yield admin
+
+
+@pytest.fixture(scope="session")
+def writer_login(secured_node: SecuredNode) -> tuple[str, str]:
+    """The live Airflow's Elasticsearch login and password (which no log may show)."""
+    fields = secured_node.fields("writer")
+    return fields["login"], fields["password"]
+
+
+@pytest.fixture(scope="session")
+def live_airflow_env(es_url: str, e2e_database_url: str, secured_node: SecuredNode) -> dict[str, str]:
     """Environment of the live Airflow: its own home, port and PostgreSQL database, task health
-    writing under its own index prefix through a connection with a (random) password."""
+    writing under its own index prefix as the secured node's writer, which may not touch templates."""
     home = SESSION_DIR / "airflow-e2e"
     return {
         # Less Airflow's remote logging (set below) and SQLite's connect arguments (scripts/env.sh).
@@ -58,7 +75,8 @@ def live_airflow_env(es_url: str, e2e_database_url: str) -> dict[str, str]:
         "TASK_HEALTH_INDEX_PREFIX": E2E_PREFIX,
         "TASK_HEALTH_SPOOL_DIR": str(home / "task_health"),
         "AIRFLOW_TASK_LOGS_INDEX": E2E_TASK_LOGS_INDEX,
-        "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": connection_json(ES_PORT, login="writer", password=E2E_PASSWORD),
+        "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT": secured_node.connection_json("writer"),
+        "TASK_HEALTH_MANAGE_TEMPLATES": "false",
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": e2e_database_url,
         "AIRFLOW__API__PORT": str(PORT),
@@ -78,8 +96,8 @@ def live_airflow_env(es_url: str, e2e_database_url: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def live_airflow(live_airflow_env: dict[str, str]) -> Iterator[LiveAirflow]:
-    install_templates(live_airflow_env)
+def live_airflow(live_airflow_env: dict[str, str], secured_node: SecuredNode) -> Iterator[LiveAirflow]:
+    install_templates(live_airflow_env, secured_node.connection_json("admin"))
     with standalone(live_airflow_env, BASE) as live:
         yield live
 

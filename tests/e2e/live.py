@@ -1,11 +1,10 @@
 """The live Airflow the e2e tests drive (`airflow standalone` in its own home and port) and
-the names they share: its URL, index prefix and connection password."""
+the names they share: its URL and index prefix."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 import requests
 
 from tests.session import ES_PORT, PROJECT_ROOT, SESSION_INDEX_PREFIX
+from tests.support import connection_json
 
 PORT = int(os.environ.get("AIRFLOW_E2E_PORT", "8799"))
 BASE = f"http://localhost:{PORT}"
@@ -107,16 +107,28 @@ def standalone(env: dict[str, str], base: str) -> Iterator[LiveAirflow]:
         stop_group(process)
 
 
-def install_templates(env: dict[str, str]) -> None:
-    """As a deployment does before its first run: the index templates, task logs' included."""
-    subprocess.run(
-        [sys.executable, "-m", "include.stack.delivery", "install-templates"],
-        env=env,
-        cwd=PROJECT_ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+def install_templates(env: dict[str, str], admin_connection: str | None = None) -> None:
+    """As a deployment does before its first run: the index templates, task logs' included.
+    With `admin_connection` (a secured cluster, whose writer may not), through that one; the
+    task logs' template then goes to the open node Airflow's own log handler writes to as well."""
+    steps = [({}, [])]
+    if admin_connection is not None:
+        steps = [
+            ({"AIRFLOW_CONN_ELASTICSEARCH_ADMIN": admin_connection}, ["--conn-id", "elasticsearch_admin"]),
+            (
+                {"AIRFLOW_CONN_ELASTICSEARCH_TASK_LOGS": connection_json(ES_PORT)},
+                ["--conn-id", "elasticsearch_task_logs"],
+            ),
+        ]
+    for extra_env, args in steps:
+        subprocess.run(
+            [sys.executable, "-m", "include.stack.delivery", "install-templates", *args],
+            env={**env, **extra_env},
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
 
 POSTGRES_SCRIPT = PROJECT_ROOT / "scripts" / "postgres.sh"
@@ -131,7 +143,6 @@ def postgres(*args: str) -> str:
 
 E2E_PREFIX = f"th-e2e-{uuid.uuid4().hex[:10]}"
 E2E_DATABASE = f"airflow_e2e_{E2E_PREFIX.rsplit('-', 1)[-1]}"  # the live Airflow's metadata DB (PostgreSQL)
-E2E_PASSWORD = f"pw-{secrets.token_hex(16)}"
 E2E_TASK_LOGS_INDEX = f"{SESSION_INDEX_PREFIX}_airflow-logs"  # deleted with the session's indices
 REMOTE_LOGGING_KEYS = ("AIRFLOW__LOGGING__", "AIRFLOW__ELASTICSEARCH__")
 SQLITE_CONNECT_ARGS = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"  # scripts/env.sh sets it for SQLite only

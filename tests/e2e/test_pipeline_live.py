@@ -40,13 +40,13 @@ def health_docs(es, run_id: str) -> list[dict]:
     return [h["_source"] for h in hits["hits"]["hits"]]
 
 
-def test_a_rest_triggered_manual_run_processes_the_requested_day(pipeline_ready, live_airflow, es) -> None:
+def test_a_rest_triggered_manual_run_processes_the_requested_day(pipeline_ready, live_airflow, live_es) -> None:
     day = FIRST + timedelta(days=1)
     run_id = live_airflow.trigger("hourly_anomaly_detection", conf={"date": day.isoformat(), "shard_size": 2})
     assert live_airflow.wait_for_run("hourly_anomaly_detection", run_id, timeout=300) == "success"
     rows = partition_rows(pipeline_ready, day)
     assert sorted(rows.region) == REGIONS and set(rows.run_id) == {run_id}
-    docs = health_docs(es, run_id)
+    docs = health_docs(live_es, run_id)
     assert {d["airflow"]["run_type"] for d in docs} == {"manual"}
     assert {d["airflow"]["logical_date"] for d in docs} == {None}, "a REST run with logical_date null has none"
     assert {d["airflow"]["task_id"] for d in docs if d["event"] == "task_execution"} >= {"extract", "detect", "persist"}
@@ -84,7 +84,7 @@ def backfill_runs(live_airflow, days: list[date], timeout: float = 400) -> dict[
         time.sleep(2)
 
 
-def test_a_backfill_processes_each_date_and_a_rerun_changes_nothing(pipeline_ready, live_airflow, es) -> None:
+def test_a_backfill_processes_each_date_and_a_rerun_changes_nothing(pipeline_ready, live_airflow, live_es) -> None:
     from mlflow import MlflowClient
 
     days = [FIRST + timedelta(days=i) for i in range(2, 5)]
@@ -100,13 +100,13 @@ def test_a_backfill_processes_each_date_and_a_rerun_changes_nothing(pipeline_rea
             os.environ.get("ANOMALY_MODEL_NAME", "hourly_load_iforest"), rows.model_version[0]
         )
         assert version.tags["train_end"] <= day.isoformat(), "trained only on days before the date it scored"
-        docs = health_docs(es, run["dag_run_id"])
+        docs = health_docs(live_es, run["dag_run_id"])
         assert {d["airflow"]["run_type"] for d in docs} == {"backfill"}
         assert {d["airflow"]["logical_date"][:10] for d in docs} == {day.isoformat()}
 
     index = os.environ["ANOMALIES_INDEX"]
-    es.indices.refresh(index=index)
-    count_before = es.count(index=index)["count"]
+    live_es.indices.refresh(index=index)
+    count_before = live_es.count(index=index)["count"]
     backfill(live_airflow, days[0], days[-1], reprocess="completed")
     time.sleep(5)
     rerun = backfill_runs(live_airflow, days)
@@ -114,5 +114,5 @@ def test_a_backfill_processes_each_date_and_a_rerun_changes_nothing(pipeline_rea
     for day in days:
         again = partition_rows(pipeline_ready, day)
         pd.testing.assert_frame_equal(again.drop(columns="run_id"), first_outputs[day].drop(columns="run_id"))
-    es.indices.refresh(index=index)
-    assert es.count(index=index)["count"] == count_before
+    live_es.indices.refresh(index=index)
+    assert live_es.count(index=index)["count"] == count_before

@@ -12,10 +12,10 @@ from tests.e2e.live import documents_of_run
 from tests.integration.task_health.dags import PLAIN_DOCUMENTS
 
 
-def test_a_dag_with_no_task_health_line_and_states_set_through_the_api(live_airflow, es) -> None:
+def test_a_dag_with_no_task_health_line_and_states_set_through_the_api(live_airflow, live_es) -> None:
     run_id = live_airflow.trigger("th_plain")
     assert live_airflow.wait_for_run("th_plain", run_id) == "failed"
-    docs = documents_of_run(es, run_id, expected=sum(PLAIN_DOCUMENTS.values()))
+    docs = documents_of_run(live_es, run_id, expected=sum(PLAIN_DOCUMENTS.values()))
     got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
     assert got == PLAIN_DOCUMENTS
 
@@ -25,7 +25,9 @@ def test_a_dag_with_no_task_health_line_and_states_set_through_the_api(live_airf
         )
     deadline = time.monotonic() + 30
     while True:
-        marked = [d for d in documents_of_run(es, run_id, expected=0) if d["details"].get("state_set_outside_the_task")]
+        marked = [
+            d for d in documents_of_run(live_es, run_id, expected=0) if d["details"].get("state_set_outside_the_task")
+        ]
         if len(marked) >= 2 or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -45,7 +47,7 @@ KILLED_TRIES = {
 }
 
 
-def test_tasks_killed_without_a_word_each_get_one_terminal_document(live_airflow, es, oom_cgroup) -> None:
+def test_tasks_killed_without_a_word_each_get_one_terminal_document(live_airflow, live_es, oom_cgroup) -> None:
     """SIGKILL on a last try and on a first try whose retry waits 90 s, the kernel's OOM killer,
     and a SIGKILLed supervisor: each try gets exactly one terminal document, within 60 s of
     Airflow knowing it ended (for the lost supervisor Airflow knows only once the heartbeat
@@ -55,14 +57,14 @@ def test_tasks_killed_without_a_word_each_get_one_terminal_document(live_airflow
     seen: dict[tuple[str, int], tuple[float, str]] = {}  # try -> (when its document was seen, run state then)
     deadline = time.monotonic() + 240
     while len(seen) < len(KILLED_TRIES) and time.monotonic() < deadline:
-        for doc in documents_of_run(es, run_id, expected=0):
+        for doc in documents_of_run(live_es, run_id, expected=0):
             key = (doc["airflow"]["task_id"], doc["airflow"]["try_number"])
             if doc["event"] == "task_execution" and doc["status"] != "started" and key not in seen:
                 state = live_airflow.api("GET", f"/dags/th_killed/dagRuns/{run_id}")["state"]
                 seen[key] = (time.time(), state)
         time.sleep(1)
     assert live_airflow.wait_for_run("th_killed", run_id) == "failed"
-    docs = [d for d in documents_of_run(es, run_id, expected=0) if d["event"] == "task_execution"]
+    docs = [d for d in documents_of_run(live_es, run_id, expected=0) if d["event"] == "task_execution"]
     terminal = Counter((d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs if d["status"] != "started")
     summary = sorted((d["airflow"]["task_id"], d["airflow"]["try_number"], d["status"], d["error_type"],
                       d["airflow"]["ti_id"], d["details"]) for d in docs)  # fmt: skip

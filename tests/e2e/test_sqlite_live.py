@@ -18,7 +18,7 @@ SQLITE_PORT = PORT + 1
 
 
 @pytest.fixture(scope="module")
-def sqlite_airflow(live_airflow_env: dict[str, str]) -> Iterator[LiveAirflow]:
+def sqlite_airflow(live_airflow_env: dict[str, str], secured_node) -> Iterator[LiveAirflow]:
     home = SESSION_DIR / "airflow-e2e-sqlite"
     base = f"http://localhost:{SQLITE_PORT}"
     env = {
@@ -31,15 +31,15 @@ def sqlite_airflow(live_airflow_env: dict[str, str]) -> Iterator[LiveAirflow]:
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": "8795",  # the session's standalone has 8793
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": "8796",  # and 8794
     }
-    install_templates(env)
+    install_templates(env, secured_node.connection_json("admin"))
     with standalone(env, base) as live:
         assert (home / "airflow.db").is_file(), "the standalone is not on its SQLite file"
         yield live
 
 
-def test_a_dag_runs_under_the_scheduler_on_sqlite(sqlite_airflow, es) -> None:
+def test_a_dag_runs_under_the_scheduler_on_sqlite(sqlite_airflow, live_es) -> None:
     run_id = sqlite_airflow.trigger("th_plain")
     assert sqlite_airflow.wait_for_run("th_plain", run_id) == "failed"  # th_plain fails one task on purpose
-    docs = documents_of_run(es, run_id, expected=sum(PLAIN_DOCUMENTS.values()))
+    docs = documents_of_run(live_es, run_id, expected=sum(PLAIN_DOCUMENTS.values()))
     got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
     assert got == PLAIN_DOCUMENTS

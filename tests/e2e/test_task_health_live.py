@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.live import E2E_PASSWORD, documents_of_run
+from tests.e2e.live import documents_of_run
 from tests.integration.task_health.dags import LIFECYCLE_DOCUMENTS
 
 
@@ -19,10 +19,10 @@ def live_runs(live_airflow):
     return runs, states
 
 
-def test_a_scheduled_run_writes_exactly_the_expected_documents(live_runs, es) -> None:
+def test_a_scheduled_run_writes_exactly_the_expected_documents(live_runs, live_es) -> None:
     runs, states = live_runs
     assert states["th_lifecycle"] == "failed"
-    docs = documents_of_run(es, runs["th_lifecycle"], expected=sum(LIFECYCLE_DOCUMENTS.values()))
+    docs = documents_of_run(live_es, runs["th_lifecycle"], expected=sum(LIFECYCLE_DOCUMENTS.values()))
     got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
     assert got == LIFECYCLE_DOCUMENTS
     [summary] = [d for d in docs if d["event"] == "dag_run"]
@@ -33,20 +33,21 @@ def test_a_scheduled_run_writes_exactly_the_expected_documents(live_runs, es) ->
     assert all(d["response_time"] > 0 and d["process"]["memory_rss_bytes"] > 0 for d in finished)
 
 
-def test_task_log_files_never_show_the_password(live_runs, live_airflow, es) -> None:
+def test_task_log_files_never_show_the_password(live_runs, live_airflow, live_es, writer_login) -> None:
+    login, password = writer_login
     runs, states = live_runs
     assert states["th_secret"] == "failed"
     logs = [p for p in (live_airflow.home / "logs").rglob("*") if p.is_file()]
     leak_logs = [p for p in logs if "th_secret" in str(p) and "leak" in str(p)]
     assert leak_logs, "the failing task must have written a log file"
     text = "\n".join(p.read_text(errors="replace") for p in logs)
-    assert "cluster refused writer:***" in text
-    assert E2E_PASSWORD not in text
-    docs = documents_of_run(es, runs["th_secret"], expected=3)
-    assert docs and E2E_PASSWORD not in repr(docs)
+    assert f"cluster refused {login}:***" in text
+    assert password not in text
+    docs = documents_of_run(live_es, runs["th_secret"], expected=3)
+    assert docs and password not in repr(docs)
 
 
-def test_a_run_deleted_and_triggered_again_under_its_id_keeps_both_runs_documents(live_airflow, es) -> None:
+def test_a_run_deleted_and_triggered_again_under_its_id_keeps_both_runs_documents(live_airflow, live_es) -> None:
     """A REST run with an explicit id, deleted and triggered again under the same id: tries
     restart at 1, yet the second run's documents are new documents, its summary included."""
     run_id = f"rerun__{uuid.uuid4().hex[:8]}"
@@ -56,7 +57,7 @@ def test_a_run_deleted_and_triggered_again_under_its_id_keeps_both_runs_document
             live_airflow.delete_run("th_lifecycle", run_id)
         assert live_airflow.trigger("th_lifecycle", run_id=run_id) == run_id
         assert live_airflow.wait_for_run("th_lifecycle", run_id) == "failed"
-        docs = documents_of_run(es, run_id, expected=runs * expected)  # the summary lands after the run
+        docs = documents_of_run(live_es, run_id, expected=runs * expected)  # the summary lands after the run
     got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
     assert got == LIFECYCLE_DOCUMENTS + LIFECYCLE_DOCUMENTS
     assert len({d["airflow"]["run_start_date"] for d in docs if d["event"] == "dag_run"}) == 2

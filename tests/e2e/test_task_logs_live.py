@@ -15,7 +15,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.e2e.live import BASE, E2E_PASSWORD, E2E_TASK_LOGS_INDEX
+from tests.e2e.live import BASE, E2E_TASK_LOGS_INDEX
+from tests.secured import WRITER
 from tests.test_dags.task_logs_es import DAG_ID, MARKER
 
 
@@ -62,16 +63,17 @@ def test_every_log_line_arrives_under_the_log_id_airflow_reads(run_id, live_airf
     assert [d["event"] for d in docs] == [line["event"] for line in lines]
     assert {d["log_id"] for d in docs} == {f"{DAG_ID}-say-{run_id}--1-1"}  # map_index -1: not mapped
     assert all({"timestamp", "level", "event", "logger", "log_id", "offset"} <= d.keys() for d in docs)
-    assert {f"{MARKER} via print", f"{MARKER} via logging, as writer:***"} <= {d["event"] for d in docs}
+    assert {f"{MARKER} via print", f"{MARKER} via logging, as {WRITER}:***"} <= {d["event"] for d in docs}
 
     mapped = documents(es, log_id_of(run_id, "say_mapped", map_index=0))
     assert f"{MARKER} from map index 0" in [d["event"] for d in mapped]
 
 
-def test_no_document_shows_the_connection_password(run_id, es) -> None:
+def test_no_document_shows_the_connection_password(run_id, es, writer_login) -> None:
+    login, password = writer_login
     docs = documents(es, log_id_of(run_id, "say"))
-    assert "writer:***" in repr(docs)
-    assert E2E_PASSWORD not in repr(docs)
+    assert f"{login}:***" in repr(docs)
+    assert password not in repr(docs)
 
 
 def test_the_ui_reads_the_log_back_from_elasticsearch_and_links_to_kibana(run_id, live_airflow) -> None:
@@ -82,7 +84,7 @@ def test_the_ui_reads_the_log_back_from_elasticsearch_and_links_to_kibana(run_id
     events = [json.loads(line).get("event") for line in response.text.splitlines() if line.strip()]
     es_host = live_airflow.env["AIRFLOW__ELASTICSEARCH__HOST"]
     assert events[:3] == ["::group::Log message source details", es_host, "::endgroup::"], events[:5]
-    assert f"{MARKER} via logging, as writer:***" in events
+    assert f"{MARKER} via logging, as {WRITER}:***" in events
     assert not any("End of log marker not found" in str(e) for e in events)
 
     url = requests.get(f"{path}/externalLogUrl/1", timeout=30).json()["url"]

@@ -20,13 +20,12 @@ from typing import Any
 import pytest
 
 from tests.integration.task_health.dags import LIFECYCLE_DOCUMENTS, load_dag
-from tests.secured import SecuredNode
+from tests.secured import WRITER, SecuredNode
 from tests.support import delivery, spool_entry, state_of
 
 EXPECTED_EVENTS = sum(LIFECYCLE_DOCUMENTS.values())
 # th_lifecycle's task states whatever the cluster does: `fail` fails on purpose.
 EXPECTED_STATES = {"succeed": "success", "fail": "failed", "flaky": "success", "score": "success"}
-WRITER = "airflow_anomaly_writer"
 
 
 def run_lifecycle() -> dict[str, str]:

@@ -12,9 +12,7 @@ import pytest
 import requests
 from elasticsearch import AuthorizationException, Elasticsearch
 
-from tests.secured import SecuredNode, script
-
-WRITER = "airflow_anomaly_writer"
+from tests.secured import WRITER, SecuredNode, script
 
 
 def writer_client(node: SecuredNode, identity: str = "writer") -> Elasticsearch:
