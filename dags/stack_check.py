@@ -2,7 +2,8 @@
 ### Stack check
 
 Confirms that this Airflow can reach the services the anomaly pipeline depends on: the
-Elasticsearch cluster behind the `elasticsearch_default` connection (cluster health) and the
+Elasticsearch cluster behind the `elasticsearch_default` connection (cluster health; for a
+least-privilege writer, which may not read it, the privileges it holds on the project's indices) and the
 MLflow tracking store and model registry (`MLFLOW_TRACKING_URI`). Trigger it after changing a
 connection or moving the stack; each task's return value shows what it found, and every task
 emits task-health documents (index `task-health-*`).

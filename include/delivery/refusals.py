@@ -11,9 +11,12 @@ from __future__ import annotations
 import ssl
 from typing import NamedTuple
 
+# What a writer needs, per kind of index (`scripts/elasticsearch.sh` gives its writer this role).
+TASK_HEALTH_PRIVILEGES = ("create_doc", "read", "auto_configure")  # create only; the reconciler reads
+ANOMALIES_PRIVILEGES = ("index", "delete", "read", "auto_configure")  # versioned re-runs replace and delete
 PRIVILEGES = (
-    "its role needs create_doc, read and auto_configure on the task-health indices, and index, delete, read and "
-    "auto_configure on the anomalies index (the role `scripts/elasticsearch.sh` creates for its writer)"
+    f"its role needs {', '.join(TASK_HEALTH_PRIVILEGES)} on the task-health indices, and "
+    f"{', '.join(ANOMALIES_PRIVILEGES)} on the anomalies index (the role `scripts/elasticsearch.sh` gives its writer)"
 )
 
 

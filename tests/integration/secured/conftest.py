@@ -1,6 +1,7 @@
 """Each module writes as the secured node's least-privilege writer under a prefix of its own,
 as a production deployment does: the admin installs the templates first, and the writer's
-processes never touch them (TASK_HEALTH_MANAGE_TEMPLATES=false)."""
+processes never touch them (TASK_HEALTH_MANAGE_TEMPLATES=false). Users and roles a test makes
+are named after the prefix, and removed with its indices."""
 
 from __future__ import annotations
 
@@ -32,4 +33,11 @@ def secured(secured_node: SecuredNode, tmp_path_factory, airflow_db) -> Iterator
         delivery("install-templates", "--conn-id", "elasticsearch_admin")
         yield TaskHealthTarget(prefix, spool_dir, admin)
     delete_indices(admin, f"{prefix}*")
+    # The users and roles tests made for themselves are named after the prefix.
+    for user in admin.security.get_user():
+        if user.startswith(prefix):
+            admin.security.delete_user(username=user)
+    for role in admin.security.get_role():
+        if role.startswith(prefix):
+            admin.security.delete_role(name=role)
     admin.close()
