@@ -42,5 +42,6 @@ def test_a_user_without_them_fails_the_check_naming_what_is_missing(secured, sec
     monkeypatch.setenv(
         "AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", secured_node.connection_json("writer", login=user, password=password)
     )
-    with pytest.raises(RuntimeError, match=rf"authenticates as '{user}', who lacks .*create_doc on {secured.prefix}-\*"):
+    missing = rf"authenticates as '{user}', who lacks .*create_doc on {secured.prefix}-\*"
+    with pytest.raises(RuntimeError, match=missing):
         check_elasticsearch()
