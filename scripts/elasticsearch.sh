@@ -231,8 +231,9 @@ key_accepted() {
 # Lucene jars (javac of the JDK the node runs on) into a plugin, once per distribution.
 ANALYSIS_PLUGIN_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/es_analysis/ProjectAnalysisPlugin.java"
 install_analysis_plugin() {
-  local plugin_dir="$ES_HOME/plugins/project-analysis"
-  [ -s "$plugin_dir/project-analysis.jar" ] && [ "$plugin_dir/project-analysis.jar" -nt "$ANALYSIS_PLUGIN_SRC" ] && return
+  local plugin_dir="$ES_HOME/plugins/project-analysis" source_sum
+  source_sum=$(sha256sum "$ANALYSIS_PLUGIN_SRC" | cut -d' ' -f1)
+  [ -s "$plugin_dir/project-analysis.jar" ] && [ "$(cat "$plugin_dir/source.sha256" 2>/dev/null)" = "$source_sum" ] && return
   [ -x "$JAVA_HOME_FOR_ES/bin/javac" ] || die "security on needs a JDK with javac at $JAVA_HOME_FOR_ES (set ES_JAVA_HOME)"
   log "building the analysis plugin the security index needs ($ANALYSIS_PLUGIN_SRC)"
   # Built aside and moved in whole: a node starting meanwhile sees no plugin or all of it.
@@ -248,6 +249,7 @@ classname=io.airflowanomaly.analysis.ProjectAnalysisPlugin
 java.version=21
 elasticsearch.version=${ES_VERSION}
 PROPERTIES
+  echo "$source_sum" >"$work/project-analysis/source.sha256"
   rm -rf "$plugin_dir"
   mv "$work/project-analysis" "$plugin_dir"
   rm -rf "$work"
