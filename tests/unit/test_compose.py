@@ -43,6 +43,7 @@ SECRETS = (
     "REDIS_PASSWORD",
     "MLFLOW_DB_PASSWORD",
     "ELASTIC_PASSWORD",
+    "ES_WRITER_PASSWORD",
     "KIBANA_SYSTEM_PASSWORD",
 )
 
@@ -107,7 +108,7 @@ def test_services_start_only_once_what_they_need_is_healthy_or_done(services) ->
 
 def test_kibana_never_holds_back_airflow(services) -> None:
     # Airflow waits for airflow-init; that must not wait for Kibana, nor Airflow for kibana-setup.
-    assert services["airflow-init"]["depends_on"].keys() == {"postgres", "elasticsearch"}
+    assert services["airflow-init"]["depends_on"].keys() == {"postgres", "elasticsearch-setup"}
     for name in AIRFLOW_SERVICES:
         assert not services[name].get("depends_on", {}).keys() & {"kibana", "kibana-setup"}, name
     assert services["kibana-setup"]["depends_on"] == {"kibana": {"condition": "service_healthy"}}
@@ -187,7 +188,11 @@ def test_airflow_services_log_tasks_to_elasticsearch_and_reach_mlflow(services) 
         assert frontend.startswith(f"http://localhost:{example['KIBANA_PORT']}/app/discover") and "{log_id}" in frontend
         connection = json.loads(env["AIRFLOW_CONN_ELASTICSEARCH_DEFAULT"])
         assert connection["conn_type"] == "elasticsearch" and connection["host"] == "elasticsearch"
-        assert connection["password"] == example["ELASTIC_PASSWORD"]
+        assert (connection["login"], connection["password"]) == (
+            "airflow_anomaly_writer",
+            example["ES_WRITER_PASSWORD"],
+        )
+        assert env["TASK_HEALTH_MANAGE_TEMPLATES"] == "false", "the writer may not manage templates"
         assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
 
 
@@ -196,11 +201,16 @@ def test_the_init_job_migrates_and_installs_templates_but_leaves_kibana_alone(se
     steps = [
         "airflow db migrate",
         "python -m scripts.load_airflow_settings airflow_settings.yaml",
-        "python -m include.stack.delivery install-templates",
+        "python -m include.stack.delivery install-templates --conn-id elasticsearch_admin",
     ]
     positions = [script.find(step) for step in steps]
     assert -1 not in positions and positions == sorted(positions), script
     assert "include.kibana" not in script
+    admin = json.loads(services["airflow-init"]["environment"]["AIRFLOW_CONN_ELASTICSEARCH_ADMIN"])
+    assert (admin["login"], admin["password"]) == ("elastic", example_env()["ELASTIC_PASSWORD"])
+    assert not {k for s, service in services.items() if s != "airflow-init" for k in service.get("environment", {})} & {
+        "AIRFLOW_CONN_ELASTICSEARCH_ADMIN"
+    }, "only the admin step holds the superuser's connection"
     assert not {key for key in services["airflow-init"]["environment"] if key.startswith("KIBANA_")}
     assert "--serve-artifacts" in command_text(services["mlflow"])
 
@@ -227,3 +237,18 @@ def test_elasticsearch_setup_retries_the_kibana_system_password(services) -> Non
     assert "/_security/user/kibana_system/_password" in script and "curl -fsS" in script
     attempts, pause = retry_bound(script)
     assert attempts >= 3 and pause >= 1 and attempts * pause <= 600, (attempts, pause)
+
+
+def test_elasticsearch_setup_gives_the_writer_the_role_delivery_expects(services) -> None:
+    from include.delivery.refusals import ANOMALIES_PRIVILEGES, TASK_HEALTH_PRIVILEGES
+
+    script = command_text(services["elasticsearch-setup"])
+    role = re.search(r"_security/role/airflow_anomaly_writer -d '(\{.*?\})'", script, re.DOTALL)
+    assert role, script
+    body = json.loads(role.group(1))
+    assert body["cluster"] == []
+    assert {tuple(i["names"]): tuple(i["privileges"]) for i in body["indices"]} == {
+        ("task-health-*",): TASK_HEALTH_PRIVILEGES,
+        ("anomalies",): ANOMALIES_PRIVILEGES,
+    }
+    assert "/_security/user/airflow_anomaly_writer" in script and "ES_WRITER_PASSWORD" in script

@@ -15,6 +15,15 @@ from include.delivery.spool import Spool
 from tests.unit.test_delivery_shipper import ScriptedCluster, action, shipper
 
 
+@pytest.fixture(autouse=True, scope="module")
+def airflow_logging_configured() -> None:
+    """Airflow configures logging the first time redaction imports it, which drops the handler
+    `caplog` added: let that happen before any test captures."""
+    from include.redaction import redact
+
+    redact("")
+
+
 def api_error(status: int, error_type: str, reason: str) -> ApiError:
     meta = ApiResponseMeta(status, "1.1", HttpHeaders(), 0.0, NodeConfig("https", "localhost", 9200))
     return ApiError(error_type, meta, {"error": {"type": error_type, "reason": reason}, "status": status})
@@ -106,3 +115,17 @@ def test_a_writer_that_leaves_templates_to_the_admin_never_asks_for_them(tmp_pat
         put_index_template = get_index_template
 
     assert shipper(NoTemplates(), tmp_path, manage_templates=False).ship([action(1)]).delivered == 1
+
+
+def test_the_role_the_script_gives_its_writer_is_the_one_delivery_names() -> None:
+    import re
+    from pathlib import Path
+
+    from include.delivery.refusals import ANOMALIES_PRIVILEGES, TASK_HEALTH_PRIVILEGES
+
+    script = (Path(__file__).resolve().parents[2] / "scripts" / "elasticsearch.sh").read_text()
+    granted = dict(re.findall(r"\{names: \$(health|rows), privileges: \[([^\]]*)\]\}", script))
+    as_tuple = {
+        name: tuple(p.strip().strip('"') for p in privileges.split(",")) for name, privileges in granted.items()
+    }
+    assert as_tuple == {"health": TASK_HEALTH_PRIVILEGES, "rows": ANOMALIES_PRIVILEGES}
