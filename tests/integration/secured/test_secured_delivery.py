@@ -83,8 +83,18 @@ def test_a_writer_left_to_install_templates_is_told_to_leave_them_to_the_admin(
     assert len(spooled_actions(tmp_path)) == EXPECTED_EVENTS
     errors = [r.getMessage() for r in caplog.records if r.name.startswith("include.") and r.levelno >= logging.ERROR]
     assert any("may not manage index template" in e and "TASK_HEALTH_MANAGE_TEMPLATES=false" in e for e in errors)
+    prefix = f"{secured.prefix}_manages"
     code, report, _ = delivery("status", check=False)
-    assert code == 1 and spool_entry(report, f"{secured.prefix}_manages")["problems"], report
+    assert code == 1 and spool_entry(report, prefix)["problems"], report
+
+    # The fix the message gives: the admin installs the templates, the writer leaves them alone.
+    delivery("install-templates", "--conn-id", "elasticsearch_admin")
+    monkeypatch.setenv("TASK_HEALTH_MANAGE_TEMPLATES", "false")
+    _, replayed, _ = delivery("replay")
+    assert spool_entry(replayed, prefix)["replayed"] == EXPECTED_EVENTS
+    assert len(indexed_ids(secured.es, prefix)) == EXPECTED_EVENTS
+    code, report, _ = delivery("status", check=False)
+    assert code == 0 and not spool_entry(report, prefix)["problems"], report
 
 
 @dataclass
