@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def state_of(thing: Any) -> str:
@@ -80,18 +80,31 @@ class ServiceScript:
             self.run("stop")
 
 
-def delivery(*args: str, check: bool = True) -> tuple[int, Any, str]:
-    """`python -m include.stack.delivery ARGS` in this process's environment: (exit code, the
-    JSON of its last stdout line, its stderr)."""
+class DeliveryRun(NamedTuple):
+    code: int
+    report: Any  # the JSON of its last stdout line (None without output)
+    stderr: str
+
+
+def delivery_command(*args: str, env: dict[str, str] | None = None, check: bool = False) -> DeliveryRun:
+    """`python -m include.stack.delivery ARGS` in `env` (default: this process's environment);
+    with `check`, a non-zero exit fails the test with the command's output."""
     result = subprocess.run(
         [sys.executable, "-m", "include.stack.delivery", *args],
         capture_output=True,
         text=True,
-        env=os.environ,
+        env=os.environ if env is None else env,
         cwd=Path(__file__).resolve().parent.parent,
         timeout=300,
     )
     if check:
         assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     lines = result.stdout.strip().splitlines()
-    return result.returncode, json.loads(lines[-1]) if lines else None, result.stderr
+    return DeliveryRun(result.returncode, json.loads(lines[-1]) if lines else None, result.stderr)
+
+
+def spooled_actions(spool_dir: Path) -> list[dict[str, Any]]:
+    """What a spool keeps: its file, and the batches a replay claimed and kept (e.g. a task's
+    exit drain that found the node away)."""
+    files = [spool_dir / "spool.jsonl", *sorted(spool_dir.glob("replay-*.jsonl"))]
+    return [json.loads(line) for path in files if path.exists() for line in path.read_text().splitlines()]

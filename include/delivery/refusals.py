@@ -50,8 +50,7 @@ def is_tls_failure(err: BaseException) -> bool:
     return isinstance(err, TlsError) or _tls_failure(err) is not None
 
 
-def _tls_reason(err: BaseException) -> str:
-    cause = _tls_failure(err)
+def _tls_reason(cause: ssl.SSLError | None, err: BaseException) -> str:
     if cause is None:
         return str(err)
     verify = getattr(cause, "verify_message", None)  # e.g. "unable to get local issuer certificate"
@@ -60,10 +59,12 @@ def _tls_reason(err: BaseException) -> str:
 
 def refusal_of(err: BaseException) -> Refusal | None:
     """The refusal `err` reports (a request-level 401/403 or a TLS failure); None for anything else."""
+    from elastic_transport import TlsError
     from elasticsearch import ApiError
 
-    if is_tls_failure(err):
-        return Refusal(None, "tls", _tls_reason(err))
+    cause = _tls_failure(err)
+    if cause is not None or isinstance(err, TlsError):
+        return Refusal(None, "tls", _tls_reason(cause, err))
     if isinstance(err, ApiError) and err.status_code in (401, 403):
         error = err.body.get("error") if isinstance(err.body, dict) else None
         if isinstance(error, dict):

@@ -61,6 +61,8 @@ class BrokenLine(TypedDict):
 
 ACTION_KEYS = {"_index", "_id", "_source"}
 MIN_FREE_BYTES = 1 << 20  # below this, `status` calls the spool unwritable
+# A spool file that is not there, or whose directory cannot be one (a file in the way): it holds nothing.
+NOTHING_THERE = (FileNotFoundError, NotADirectoryError)
 
 
 def _json_default(value: object) -> object:
@@ -224,7 +226,7 @@ class Spool:
         """Cheap check (a few stats) used after every successful write to decide on a replay."""
         total = 0
         for path in (self.path, *self._replay_files()):
-            with contextlib.suppress(FileNotFoundError):  # a replay may release it meanwhile
+            with contextlib.suppress(*NOTHING_THERE):  # a replay may release it meanwhile
                 total += path.stat().st_size
         return total
 
@@ -286,6 +288,6 @@ class Spool:
         paths = [path] if path else [self.path, *self._replay_files()]
         total = 0
         for target in paths:
-            with contextlib.suppress(FileNotFoundError), open(target, "rb") as handle:
+            with contextlib.suppress(*NOTHING_THERE), open(target, "rb") as handle:
                 total += sum(1 for line in handle if line.strip())
         return total

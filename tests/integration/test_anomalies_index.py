@@ -20,7 +20,7 @@ from include.anomaly.persist import index_actions
 from include.delivery.settings import DeliverySettings
 from include.delivery.shippers import new_shipper
 from tests.session import ES_PORT
-from tests.support import connection_json, delivery
+from tests.support import connection_json, delivery_command
 
 DAY = date(2026, 2, 10)
 
@@ -68,7 +68,7 @@ def anomalies_index(node_kind, es, monkeypatch, tmp_path, request):
         monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_ADMIN", node.connection_json("admin"))
         monkeypatch.setenv("TASK_HEALTH_MANAGE_TEMPLATES", "false")
         monkeypatch.setenv("ANOMALIES_INDEX", index)
-        delivery("install-templates", "--conn-id", "elasticsearch_admin")
+        delivery_command("install-templates", "--conn-id", "elasticsearch_admin", check=True)
     yield index
     es.options(ignore_status=404).indices.delete(index=index)
     es.options(ignore_status=404).indices.delete_index_template(name=index)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.task_health.conftest import TaskHealthTarget
 from tests.secured import SecuredNode
-from tests.support import delete_indices, delivery
+from tests.support import delete_indices, delivery_command
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def secured(secured_node: SecuredNode, tmp_path_factory, airflow_db) -> Iterator
         patch.setenv("AIRFLOW_TASK_LOGS_INDEX", f"{prefix}_airflow-logs")
         patch.setenv("AIRFLOW_CONN_ELASTICSEARCH_ADMIN", secured_node.connection_json("admin"))
         patch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", secured_node.connection_json("writer"))
-        delivery("install-templates", "--conn-id", "elasticsearch_admin")
+        delivery_command("install-templates", "--conn-id", "elasticsearch_admin", check=True)
         yield TaskHealthTarget(prefix, spool_dir, admin)
     delete_indices(admin, f"{prefix}*")
     # The users and roles tests made for themselves are named after the prefix.

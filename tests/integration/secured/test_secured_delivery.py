@@ -21,7 +21,7 @@ import pytest
 
 from tests.integration.task_health.dags import LIFECYCLE_DOCUMENTS, load_dag
 from tests.secured import WRITER, SecuredNode
-from tests.support import delivery, spool_entry, state_of
+from tests.support import delivery_command, spool_entry, spooled_actions, state_of
 
 EXPECTED_EVENTS = sum(LIFECYCLE_DOCUMENTS.values())
 # th_lifecycle's task states whatever the cluster does: `fail` fails on purpose.
@@ -33,18 +33,12 @@ def run_lifecycle() -> dict[str, str]:
     return {ti.task_id: state_of(ti) for ti in run.get_task_instances()}
 
 
-def spooled_actions(spool_dir: Path) -> list[dict]:
-    """What the spool keeps: its file, and batches an exit drain claimed and kept."""
-    files = [spool_dir / "spool.jsonl", *sorted(spool_dir.glob("replay-*.jsonl"))]
-    return [json.loads(line) for path in files if path.exists() for line in path.read_text().splitlines()]
-
-
 def use_prefix(monkeypatch, base: str, name: str, spool_dir: Path) -> str:
     """A prefix of this test's own, its templates installed by the admin."""
     prefix = f"{base}_{name}"
     monkeypatch.setenv("TASK_HEALTH_INDEX_PREFIX", prefix)
     monkeypatch.setenv("TASK_HEALTH_SPOOL_DIR", str(spool_dir))
-    delivery("install-templates", "--conn-id", "elasticsearch_admin")
+    delivery_command("install-templates", "--conn-id", "elasticsearch_admin", check=True)
     return prefix
 
 
@@ -84,16 +78,16 @@ def test_a_writer_left_to_install_templates_is_told_to_leave_them_to_the_admin(
     errors = [r.getMessage() for r in caplog.records if r.name.startswith("include.") and r.levelno >= logging.ERROR]
     assert any("may not manage index template" in e and "TASK_HEALTH_MANAGE_TEMPLATES=false" in e for e in errors)
     prefix = f"{secured.prefix}_manages"
-    code, report, _ = delivery("status", check=False)
+    code, report, _ = delivery_command("status")
     assert code == 1 and spool_entry(report, prefix)["problems"], report
 
     # The fix the message gives: the admin installs the templates, the writer leaves them alone.
-    delivery("install-templates", "--conn-id", "elasticsearch_admin")
+    delivery_command("install-templates", "--conn-id", "elasticsearch_admin", check=True)
     monkeypatch.setenv("TASK_HEALTH_MANAGE_TEMPLATES", "false")
-    _, replayed, _ = delivery("replay")
+    _, replayed, _ = delivery_command("replay", check=True)
     assert spool_entry(replayed, prefix)["replayed"] == EXPECTED_EVENTS
     assert len(indexed_ids(secured.es, prefix)) == EXPECTED_EVENTS
-    code, report, _ = delivery("status", check=False)
+    code, report, _ = delivery_command("status")
     assert code == 0 and not spool_entry(report, prefix)["problems"], report
 
 
@@ -194,11 +188,11 @@ def test_a_refused_writer_keeps_every_event_says_what_to_fix_and_a_replay_delive
         assert secret not in json.dumps(spooled), f"{breakage.name}: a secret reached the spool"
 
     monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", broken.fix())
-    _, report, _ = delivery("replay")
+    _, report, _ = delivery_command("replay", check=True)
     entry = spool_entry(report, prefix)
     assert entry["replayed"] == EXPECTED_EVENTS and entry["still_spooled"] == 0 and entry["dead_lettered"] == 0
     assert sorted(indexed_ids(secured.es, prefix)) == sorted(a["_id"] for a in spooled)
 
-    _, again, _ = delivery("replay")
+    _, again, _ = delivery_command("replay", check=True)
     assert spool_entry(again, prefix)["replayed"] == 0
     assert len(indexed_ids(secured.es, prefix)) == EXPECTED_EVENTS

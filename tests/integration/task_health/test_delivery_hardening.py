@@ -3,11 +3,7 @@ cluster refuses, a spool that cannot be written. Each is loud, counted, and fail
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +15,7 @@ from include.delivery.templates import priority_for
 from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.emitter import emit, task_health_shipper
 from include.task_health.settings import TaskHealthSettings
-from tests.session import PROJECT_ROOT
-from tests.support import connection_json, spool_entry
+from tests.support import connection_json, delivery_command, spool_entry
 
 CLOSED_PORT = 9  # discard: nothing listens, connections are refused at once
 
@@ -28,19 +23,6 @@ CLOSED_PORT = 9  # discard: nothing listens, connections are refused at once
 def event(run_id: str) -> HealthEvent:
     ref = AirflowRef(dag_id="d", run_id=run_id, task_id="t", try_number=1, map_index=-1)
     return HealthEvent("task_execution", "completed", datetime.now(UTC), ref, "app", response_time=0.1)
-
-
-def delivery_command(*args: str) -> tuple[int, list]:
-    result = subprocess.run(
-        [sys.executable, "-m", "include.stack.delivery", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ,
-        cwd=PROJECT_ROOT,
-        timeout=120,
-    )
-    lines = result.stdout.strip().splitlines()
-    return result.returncode, json.loads(lines[-1]) if lines else []
 
 
 def test_a_prefix_extending_another_gets_its_own_template_and_both_deliver(task_health, monkeypatch) -> None:
@@ -71,14 +53,14 @@ def test_a_template_the_cluster_refuses_is_loud_counted_and_loses_nothing(task_h
     assert any(f"refused index template '{prefix}'" in line and foreign in line for line in errors), errors
     problems = task_health_shipper(TaskHealthSettings.from_env()).spool.problems()
     assert problems["index_template"]["count"] == 1 and foreign in problems["index_template"]["message"]
-    code, report = delivery_command("status")
+    code, report, _ = delivery_command("status")
     assert code == 1 and spool_entry(report, prefix)["problems"]["index_template"]["count"] == 1
 
     task_health.es.indices.delete_index_template(name=foreign)  # the operator fixes the cause
-    assert delivery_command("install-templates")[0] == 0
-    code, replayed = delivery_command("replay")
+    assert delivery_command("install-templates").code == 0
+    code, replayed, _ = delivery_command("replay")
     assert code == 0 and spool_entry(replayed, prefix)["replayed"] == 1
-    code, report = delivery_command("status")
+    code, report, _ = delivery_command("status")
     assert code == 0 and spool_entry(report, prefix)["problems"] == {}
     assert "manual__refused" in {d["airflow"]["run_id"] for d in task_health.documents()}
 
@@ -108,8 +90,8 @@ def test_an_unwritable_spool_fails_nothing_and_says_so(unwritable_spool, monkeyp
     assert health is not None and health.lost == 1
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len([line for line in errors if "cannot be written" in line]) == 2, errors
-    code, report = delivery_command("status")
-    assert code == 1 and all(r["spool_unwritable"] for r in report), report
+    code, report, stderr = delivery_command("status")
+    assert code == 1 and report and all(r["spool_unwritable"] for r in report), (report, stderr[-3000:])
 
 
 def test_a_write_block_holds_events_in_the_spool_until_it_lifts(task_health, monkeypatch) -> None:
@@ -123,7 +105,7 @@ def test_a_write_block_holds_events_in_the_spool_until_it_lifts(task_health, mon
         assert (blocked.delivered, blocked.spooled, blocked.dead_lettered) == (0, 1, 0), "403: the cluster's state"
     finally:
         task_health.es.indices.put_settings(index=index, settings={"index.blocks.write": False})
-    code, report = delivery_command("replay")
+    code, report, _ = delivery_command("replay")
     assert code == 0 and spool_entry(report, prefix)["replayed"] == 1
     assert {"manual__before_block", "manual__during_block"} <= {d["airflow"]["run_id"] for d in task_health.documents()}
 
@@ -138,10 +120,10 @@ def test_dead_letters_are_re_sent_once_their_cause_is_fixed(task_health, monkeyp
     rejected = emit(event("manual__dead_letter"))
     assert (rejected.delivered, rejected.dead_lettered) == (0, 1)
 
-    code, report = delivery_command("replay", "--dead-letters")
+    code, report, _ = delivery_command("replay", "--dead-letters")
     assert code == 1 and spool_entry(report, prefix)["still_dead_lettered"] == 1, "rejected again: kept"
     task_health.es.indices.delete(index=index)  # the operator fixes the cause
-    code, report = delivery_command("replay", "--dead-letters")
+    code, report, _ = delivery_command("replay", "--dead-letters")
     entry = spool_entry(report, prefix)
     assert code == 0 and entry["replayed"] == 1 and entry["still_dead_lettered"] == 0
     [doc] = [d for d in task_health.documents() if d["airflow"]["run_id"] == "manual__dead_letter"]

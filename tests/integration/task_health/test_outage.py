@@ -11,13 +11,12 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.integration.task_health.dags import load_dag
-from tests.support import connection_json, delete_indices, spool_entry, state_of
+from tests.support import connection_json, delete_indices, delivery_command, spool_entry, spooled_actions, state_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PORT = int(os.environ.get("ES_OUTAGE_TEST_PORT", "9252"))
@@ -56,16 +55,7 @@ def outage(task_health, airflow_db):
 
 
 def replay_command() -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "include.stack.delivery", "replay"],
-        capture_output=True,
-        text=True,
-        env=os.environ,
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = delivery_command("replay", check=True).report
     assert spool_entry(report, os.environ["ANOMALIES_INDEX"])["still_spooled"] == 0
     return spool_entry(report, os.environ["TASK_HEALTH_INDEX_PREFIX"])
 
@@ -76,9 +66,7 @@ def test_nothing_is_lost_while_elasticsearch_is_down(outage) -> None:
     dag_run = load_dag("th_many_events").test()
     assert state_of(dag_run) == "success", "tasks must not fail because of ES"
 
-    # In the spool, or in a batch a task's exit drain claimed and kept when the node did not answer.
-    files = [outage.spool_dir / "spool.jsonl", *sorted(outage.spool_dir.glob("replay-*.jsonl"))]
-    spooled = [json.loads(line) for path in files if path.exists() for line in path.read_text().splitlines()]
+    spooled = spooled_actions(outage.spool_dir)  # a task's exit drain may have claimed a batch and kept it
     assert len(spooled) == EXPECTED_EVENTS
     assert len({a["_id"] for a in spooled}) == EXPECTED_EVENTS
 

@@ -6,10 +6,7 @@ switch off and on (`tests.outage`)."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -25,8 +22,8 @@ from include.task_health.document import AirflowRef, HealthEvent, build_document
 from include.task_health.emitter import task_health_destination
 from include.task_health.settings import TaskHealthSettings
 from tests.outage import Outage, switchable
-from tests.session import ES_PORT, PROJECT_ROOT
-from tests.support import connection_json, spool_entry
+from tests.session import ES_PORT
+from tests.support import connection_json, delivery_command, spool_entry
 
 EVENTS = 25
 
@@ -122,19 +119,6 @@ def test_a_process_delivers_what_it_spooled_before_it_exits(task_health, outage:
     assert len(documents_of(task_health, "manual__exit")) == EVENTS
 
 
-def delivery_command(*args: str, env: dict[str, str]) -> tuple[int, list[dict]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "include.stack.delivery", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-        timeout=120,
-    )
-    lines = result.stdout.strip().splitlines()
-    return result.returncode, json.loads(lines[-1]) if lines else []
-
-
 def test_the_spool_of_a_worker_that_is_gone_is_drained_where_it_is_adopted(
     task_health, outage: Outage, tmp_path, monkeypatch
 ) -> None:
@@ -146,17 +130,17 @@ def test_the_spool_of_a_worker_that_is_gone_is_drained_where_it_is_adopted(
     monkeypatch.setenv("TASK_HEALTH_ADOPT_SPOOL_DIRS", str(tmp_path / "workers" / "*" / "task_health"))
     env = dict(os.environ)
 
-    code, status = delivery_command("status", env=env)
+    code, status, _ = delivery_command("status", env=env)
     assert code == 0 and spool_entry(status, task_health.prefix, gone)["spooled"] == EVENTS
     assert spool_entry(status, task_health.prefix, here)["spooled"] == 0, "the host's own spool is listed first"
     assert {e["spool"] for e in status} >= {str(gone / "spool.jsonl"), str(here / "spool.jsonl")}
 
-    code, _ = delivery_command("drain", "--once", env=env)
+    code, _, _ = delivery_command("drain", "--once", env=env)
     assert code == 1, "still down: the pass says something is left"
     outage.up()
-    code, _ = delivery_command("drain", "--once", env=env)
+    code, _, _ = delivery_command("drain", "--once", env=env)
     assert code == 0
     assert len(documents_of(task_health, "manual__adopted")) == EVENTS
-    code, status = delivery_command("status", env=env)
+    code, status, _ = delivery_command("status", env=env)
     assert spool_entry(status, task_health.prefix, gone)["spooled"] == 0
     assert len(VisibleSpools(TaskHealthSettings.from_env())()) == 4, "two roots, two destinations each"
