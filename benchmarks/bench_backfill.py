@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import requests
 
 from benchmarks.airflow_sandbox import BENCH_DAGS, PROJECT_DAGS
@@ -89,6 +91,31 @@ def parse(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
+def host_busy_s() -> float:
+    """CPU seconds this host's CPUs have been busy since boot (all processes: is the backfill
+    bound by the CPU, or by waiting?)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def task_phases(dag_id: str, run_ids: list[str]) -> dict[str, float]:
+    """Where a task instance's time goes, median over the backfill's tries (metadata DB times):
+    scheduled → queued (the scheduler), queued → started (broker, worker, task process start-up
+    up to the task's first call to the API server), started → ended (the task, its
+    `on_execute` hooks included; a success is reported before the success hooks run)."""
+    spans: dict[str, list[float]] = {"scheduled_to_queued_s": [], "queued_to_started_s": [], "started_to_ended_s": []}
+    for run_id in run_ids:
+        for ti in api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=500")["task_instances"]:
+            stamps = [ti.get(k) for k in ("scheduled_when", "queued_when", "start_date", "end_date")]
+            if None in stamps:
+                continue
+            scheduled, queued, started, ended = (parse(t) for t in stamps)
+            spans["scheduled_to_queued_s"].append((queued - scheduled).total_seconds())
+            spans["queued_to_started_s"].append((started - queued).total_seconds())
+            spans["started_to_ended_s"].append((ended - started).total_seconds())
+    return {name: round(statistics.median(values), 3) for name, values in spans.items() if values}
+
+
 def backfill(dag_id: str, days: list[date], conf: dict[str, object], timeout: float) -> dict[str, float]:
     """Backfill `days` of `dag_id` and wait for every run; the server's wall time and counts."""
     deadline = time.monotonic() + 120
@@ -112,6 +139,7 @@ def backfill(dag_id: str, days: list[date], conf: dict[str, object], timeout: fl
             "dag_run_conf": conf,
         },
     )
+    busy0 = host_busy_s()
     deadline = time.monotonic() + timeout
     while True:
         runs = api("GET", f"/dags/{dag_id}/dagRuns?run_type=backfill&limit=500")["dag_runs"]
@@ -124,7 +152,10 @@ def backfill(dag_id: str, days: list[date], conf: dict[str, object], timeout: fl
     if failed:
         raise RuntimeError(f"{dag_id}: {failed} of {len(runs)} backfill runs failed")
     wall = (max(parse(r["end_date"]) for r in runs) - parse(created["created_at"])).total_seconds()
-    return {"wall_s": round(wall, 1), "runs": len(runs), "s_per_run": round(wall / len(runs), 2)}
+    cpu = host_busy_s() - busy0
+    phases = task_phases(dag_id, [r["dag_run_id"] for r in runs])
+    return {"wall_s": round(wall, 1), "runs": len(runs), "s_per_run": round(wall / len(runs), 2),
+            "host_cpu_s": round(cpu, 1), **phases}  # fmt: skip
 
 
 def one_mode(task_health: bool, days: list[date], regions: int, shard_size: int, es_port: int) -> dict[str, dict]:

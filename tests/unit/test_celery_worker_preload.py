@@ -9,7 +9,7 @@ from include.stack import celery_worker
 
 def test_the_default_preloads_the_pipelines_libraries_and_an_empty_setting_none(monkeypatch) -> None:
     monkeypatch.delenv("CELERY_WORKER_PRELOAD", raising=False)
-    assert {"pandas", "sklearn.ensemble", "mlflow.sklearn", "elasticsearch"} <= set(celery_worker.preload_modules())
+    assert {"pandas", "sklearn.ensemble", "mlflow.sklearn", "elasticsearch", "include.task_health.listener"} <= set(celery_worker.preload_modules())
     monkeypatch.setenv("CELERY_WORKER_PRELOAD", " ")
     assert celery_worker.preload_modules() == []
 

@@ -109,7 +109,7 @@ def test_items_refused_for_a_privilege_are_spooled_and_named(tmp_path, caplog) -
 
 def test_a_writer_that_leaves_templates_to_the_admin_never_asks_for_them(tmp_path) -> None:
     class NoTemplates(ScriptedCluster):
-        def get_index_template(self, name):
+        def get_index_template(self, name, **_):
             raise AssertionError("a writer with manage_templates=False must not read templates")
 
         put_index_template = get_index_template

@@ -33,7 +33,7 @@ class ScriptedCluster:
         self.timeouts.append(request_timeout)
         return self
 
-    def get_index_template(self, name):
+    def get_index_template(self, name, **_):
         return {"index_templates": []}
 
     def put_index_template(self, name, **body):

@@ -51,7 +51,7 @@ def test_a_user_who_may_not_manage_templates_is_told_to_leave_them_to_the_admin(
         def __init__(self) -> None:
             self.indices = self
 
-        def get_index_template(self, name):
+        def get_index_template(self, name, **_):
             meta = ApiResponseMeta(403, "1.1", HttpHeaders(), 0.0, NodeConfig("https", "localhost", 9200))
             body = {"error": {"type": "security_exception", "reason": "action [indices:admin/index_template/get]"}}
             raise AuthorizationException("security_exception", meta, body)
