@@ -61,8 +61,12 @@ def _country(code: str) -> str:
     if code:
         import holidays
 
-        if code not in holidays.list_supported_countries():
-            raise ValueError(f"ANOMALY_HOLIDAY_COUNTRY {code!r} is not a country the holidays package knows")
+        # Asking for the one country loads only its module; `list_supported_countries()` imports
+        # all ~250 of them, which cost every task process ~0.1-0.4 s of CPU (measured under Celery).
+        try:
+            holidays.country_holidays(code)
+        except NotImplementedError as err:
+            raise ValueError(f"ANOMALY_HOLIDAY_COUNTRY {code!r} is not a country the holidays package knows") from err
     return code
 
 

@@ -24,14 +24,18 @@ from include.task_health.emitter import never_raise
 
 # The very object Airflow would use: its team-aware configuration is left as it is.
 CELERY_CONFIG = DEFAULT_CELERY_CONFIG
-# What the project's tasks import: the pipeline's libraries, the task-health client, and what the
-# task_health plugin imports (each task process loads the plugins: measured, 25 ms of a task's
-# CPU went to importing the listener's modules when only the emitter was preloaded).
+# What the project's tasks import: the pipeline's libraries, what loading a model imports (skops,
+# 0.5 s) and what an MLflow client on a database store imports (SQLAlchemy, alembic: 1.1 s), the
+# task-health client, and what the task_health plugin imports (each task process loads the
+# plugins). Measured under Celery with py-spy: without the last three, those imports were most
+# of a detect task's CPU.
 DEFAULT_PRELOAD = ",".join(
     [
         "pandas",
         "sklearn.ensemble",
         "mlflow.sklearn",
+        "skops.io",
+        "mlflow.store.tracking.sqlalchemy_store",
         "elasticsearch",
         "include.anomaly.pipeline",
         "include.task_health.listener",
