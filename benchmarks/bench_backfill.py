@@ -9,10 +9,12 @@ the same days, one after the other. A backfill's wall time is the server's: from
 creation to the end of its last run. Unpausing a DAG also starts its one scheduled run (for
 yesterday, which has no data): it overlaps every arm alike.
 
-    . scripts/env.sh && python -m benchmarks.bench_backfill [--days 30] [--regions 8] [--shard-size 4]
+    . scripts/env.sh && python -m benchmarks.bench_backfill [--days 30] [--regions 8] [--shard-size 4] [--rounds 1]
 
 Targets: pipeline ≤ 1.5 x the trivial DAG; task health adds ≤ 5 % to the backfill's wall time.
-Prints a table, then one JSON object with the ratios as the last line.
+Prints a table, then one JSON object with the ratios as the last line; each backfill's figures
+also say whether it was bound by the CPU (the host's busy CPU seconds meanwhile) and where a
+task instance's time went (`task_phases`).
 """
 
 from __future__ import annotations
@@ -182,30 +184,45 @@ def one_mode(task_health: bool, days: list[date], regions: int, shard_size: int,
         requests.delete(f"http://localhost:{es_port}/{prefix}*", timeout=30)
 
 
+def mode_order(rounds: int, first: str) -> list[str]:
+    """The modes in the order they run: each round swaps which goes first, so that neither mode
+    always gets the fresher machine."""
+    pair = ["on", "off"] if first == "on" else ["off", "on"]
+    return [mode for r in range(rounds) for mode in (pair if r % 2 == 0 else pair[::-1])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--regions", type=int, default=8)
     parser.add_argument("--shard-size", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=1, help="ratios are of the median wall times over the rounds")
+    parser.add_argument("--first", choices=("on", "off"), default="on", help="the mode the first round runs first")
     parser.add_argument("--port", type=int, default=int(os.environ.get("ES_PORT", "9200")), help="Elasticsearch")
     args = parser.parse_args()
     days = [FIRST + timedelta(days=i) for i in range(args.days)]
-    modes = {mode: one_mode(mode == "on", days, args.regions, args.shard_size, args.port) for mode in ("on", "off")}
+    runs = [(mode, one_mode(mode == "on", days, args.regions, args.shard_size, args.port))
+            for mode in mode_order(args.rounds, args.first)]  # fmt: skip
     pipeline, twin = DAGS
+
+    def wall(mode: str, dag_id: str) -> float:
+        return float(statistics.median(results[dag_id]["wall_s"] for m, results in runs if m == mode))
+
     ratios = {
-        "pipeline_over_trivial_on": modes["on"][pipeline]["wall_s"] / modes["on"][twin]["wall_s"],
-        "pipeline_over_trivial_off": modes["off"][pipeline]["wall_s"] / modes["off"][twin]["wall_s"],
-        "task_health_pipeline": modes["on"][pipeline]["wall_s"] / modes["off"][pipeline]["wall_s"],
-        "task_health_trivial": modes["on"][twin]["wall_s"] / modes["off"][twin]["wall_s"],
+        "pipeline_over_trivial_on": wall("on", pipeline) / wall("on", twin),
+        "pipeline_over_trivial_off": wall("off", pipeline) / wall("off", twin),
+        "task_health_pipeline": wall("on", pipeline) / wall("off", pipeline),
+        "task_health_trivial": wall("on", twin) / wall("off", twin),
     }
-    print(f"{'task health':<12} {'dag':<26} {'wall s':>8} {'s/run':>7}")
-    for mode, results in modes.items():
-        for dag_id, figures in results.items():
-            print(f"{mode:<12} {dag_id:<26} {figures['wall_s']:>8} {figures['s_per_run']:>7}")
+    print(f"{'task health':<12} {'dag':<26} {'wall s':>8} {'s/run':>7} {'host CPU s':>10}")
+    for mode, results in runs:
+        for dag_id, f in results.items():
+            print(f"{mode:<12} {dag_id:<26} {f['wall_s']:>8} {f['s_per_run']:>7} {f['host_cpu_s']:>10}")
     for name, value in ratios.items():
         print(f"{name}: {value:.3f}")
     shape = {"days": args.days, "regions": args.regions, "shard_size": args.shard_size, "workers": 2, "slots": 4}
-    print(json.dumps({**shape, "walls": modes, **{k: round(v, 3) for k, v in ratios.items()}}))
+    walls = [{"mode": mode, **results} for mode, results in runs]
+    print(json.dumps({**shape, "rounds": args.rounds, "walls": walls, **{k: round(v, 3) for k, v in ratios.items()}}))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from include.stack import celery_worker
 
 def test_the_default_preloads_the_pipelines_libraries_and_an_empty_setting_none(monkeypatch) -> None:
     monkeypatch.delenv("CELERY_WORKER_PRELOAD", raising=False)
-    assert {"pandas", "sklearn.ensemble", "mlflow.sklearn", "elasticsearch", "include.task_health.listener"} <= set(celery_worker.preload_modules())
+    expected = {"pandas", "sklearn.ensemble", "mlflow.sklearn", "skops.io", "elasticsearch"}
+    expected |= {"mlflow.store.tracking.sqlalchemy_store", "include.task_health.listener"}
+    assert expected <= set(celery_worker.preload_modules())
     monkeypatch.setenv("CELERY_WORKER_PRELOAD", " ")
     assert celery_worker.preload_modules() == []
 

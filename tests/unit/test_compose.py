@@ -154,16 +154,23 @@ def test_the_celery_profile_adds_redis_and_workers_only(services) -> None:
 
 
 def test_the_celery_profile_runs_what_the_native_stack_tests(services) -> None:
-    """scripts/celery_stack.sh is the Celery stack CI runs: the same Celery settings, the same
-    Redis version (Debian's redis-server 7.0), a broker that wants a password."""
+    """scripts/celery_stack.sh is the Celery stack CI runs: the same Celery settings and task
+    supervisor heartbeat (scripts/env.sh), the same Redis version (Debian's redis-server 7.0), a
+    broker that wants a password."""
     script = (PROJECT_ROOT / "scripts" / "celery_stack.sh").read_text()
     native = dict(re.findall(r"export (AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS)=(\S+)", script))
+    heartbeat = re.search(
+        r'MIN_HEARTBEAT_INTERVAL="\$\{AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL:-(\d+)\}"',
+        (PROJECT_ROOT / "scripts" / "env.sh").read_text(),
+    )
+    assert heartbeat, "scripts/env.sh sets how soon a supervisor sees its task exit"
     concurrency = re.search(r'CELERY_WORKER_CONCURRENCY="\$\{CELERY_WORKER_CONCURRENCY:-(\d+)\}"', script)
     assert native and concurrency
     for name in ("scheduler", "celery-worker"):
         env = services[name]["environment"]
         assert env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == native["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"]
         assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == concurrency.group(1)
+        assert env["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == heartbeat.group(1)
         assert env["AIRFLOW__CELERY__BROKER_URL"] == f"redis://:{example_env()['REDIS_PASSWORD']}@redis:6379/0"
     assert services["redis"]["image"].startswith("redis:7.0-")
     assert "requirepass" in command_text(services["redis"]) and "REDISCLI_AUTH" in str(services["redis"]["healthcheck"])

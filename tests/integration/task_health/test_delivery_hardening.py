@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from include.delivery.settings import DeliverySettings
-from include.delivery.templates import priority_for
+from include.delivery.templates import IndexTemplate, ensure_template, priority_for
 from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.emitter import emit, task_health_shipper
 from include.task_health.settings import TaskHealthSettings
+from include.task_health.templates import task_health_template
 from tests.support import connection_json, delivery_command, spool_entry
 
 CLOSED_PORT = 9  # discard: nothing listens, connections are refused at once
@@ -23,6 +24,20 @@ CLOSED_PORT = 9  # discard: nothing listens, connections are refused at once
 def event(run_id: str) -> HealthEvent:
     ref = AirflowRef(dag_id="d", run_id=run_id, task_id="t", try_number=1, map_index=-1)
     return HealthEvent("task_execution", "completed", datetime.now(UTC), ref, "app", response_time=0.1)
+
+
+def test_the_template_check_writes_only_what_the_cluster_lacks(task_health) -> None:
+    """The check reads only the fields it compares (`filter_path`); were one missing from the
+    answer, every process would rewrite the template."""
+    prefix = f"{task_health.prefix}_check"
+    template = task_health_template(prefix)
+    assert ensure_template(task_health.es, template), "absent: written"
+    assert not ensure_template(task_health.es, template), "the same version: left alone"
+    newer = IndexTemplate(template.name, {**template.body, "version": template.body["version"] + 1})
+    assert ensure_template(task_health.es, newer), "another version: written"
+    stored = task_health.es.indices.get_index_template(name=template.name)["index_templates"][0]["index_template"]
+    assert stored["version"] == newer.body["version"] and stored["template"]["mappings"], "the whole body went in"
+    task_health.es.indices.delete_index_template(name=template.name)
 
 
 def test_a_prefix_extending_another_gets_its_own_template_and_both_deliver(task_health, monkeypatch) -> None:
