@@ -3,7 +3,8 @@
 Units are the packages under `include/` (and its top-level modules), `dags` and `plugins`.
 Each may import only units of a lower layer; units sharing a layer stay independent:
 
-  6  dags, plugins           what Airflow loads
+  7  dags, plugins           what Airflow loads
+  6  include.health_view     the dashboards' panels as data, for a page or a report
   5  include.kibana, include.stack   reporting and the commands that span producers
   4  include.anomaly         the detection pipeline (`pipeline.py`, `operators.py`: its Airflow adapter)
   3  include.task_health     task-health documents, callbacks, operator
@@ -30,6 +31,7 @@ LAYERS = (
     ("include.task_health",),
     ("include.anomaly",),
     ("include.kibana", "include.stack"),
+    ("include.health_view",),
     ("dags", "plugins"),
 )
 LAYER_OF = {unit: level for level, units in enumerate(LAYERS) for unit in units}

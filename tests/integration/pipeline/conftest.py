@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from include.anomaly import layout
 from include.anomaly.demo_data import DemoConfig, write_days
 from tests.integration.pipeline.scenario import DAY, MODEL_NAME, REGIONS
 from tests.session import PROJECT_ROOT
@@ -34,3 +35,16 @@ def pipeline_run(pipeline_dag, demo_root, es_url):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ANOMALY_MODEL_NAME", MODEL_NAME)
         yield pipeline_dag.test(run_conf={"date": DAY.isoformat(), "shard_size": 4})
+
+
+@pytest.fixture(scope="session")
+def failing_run(loaded_settings, demo_root, es_url):
+    """A day without data: extract is retried twice (no delay here), then fails."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("hourly_anomaly_detection")
+    for task in dag.tasks:
+        task.retry_delay = timedelta(0)
+    missing_day = DAY + timedelta(days=30)
+    assert not layout.landing_partition(demo_root, missing_day).exists()
+    return dag.test(run_conf={"date": missing_day.isoformat()})

@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import pytest
 
-from include.anomaly import layout
 from include.kibana.dashboards import dashboards, saved_objects
 from include.kibana.queries import (
     auto_interval,
@@ -27,19 +26,6 @@ from include.kibana.queries import (
 from tests.integration.pipeline.scenario import DAY
 from tests.session import PROJECT_ROOT, SESSION_INDEX_PREFIX
 from tests.support import state_of
-
-
-@pytest.fixture(scope="module")
-def failing_run(loaded_settings, demo_root, es_url):
-    """A day without data: extract is retried twice (no delay here), then fails."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("hourly_anomaly_detection")
-    for task in dag.tasks:
-        task.retry_delay = timedelta(0)
-    missing_day = DAY + timedelta(days=30)
-    assert not layout.landing_partition(demo_root, missing_day).exists()
-    return dag.test(run_conf={"date": missing_day.isoformat()})
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,205 @@
+"""The Kibana dashboards' panels as data a page or a report can draw, from the one definition.
+
+Each Lens panel of the "task health" and "model runs" dashboards (`include/kibana/dashboards.py`)
+runs as the search Kibana would make for it (`include/kibana/queries.py`), over a time range on
+its data view's time field and the Airflow filters a page is opened with, and comes back as a
+table: one row per innermost bucket, one column per Lens column, in the panel's column order.
+A page, a static report and the tests all read these rows, so what they show is what Kibana
+would show, and a panel changed for Kibana changes everywhere.
+
+Every search is bounded (client timeout and the cluster's own `timeout`), and a cluster that is
+down or refuses the search gives a panel in state `unavailable` with a sentence saying so, never
+an exception: a page must still load when Elasticsearch does not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from include.kibana.dashboards import TASK_HEALTH_VIEW, saved_objects
+from include.kibana.queries import auto_interval, histogram_field, last_values, only_layer, panel_search
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+SEARCH_TIMEOUT_S = 5.0  # per panel: the page must be usable within seconds, whatever the cluster does
+# The Airflow filters each data view can apply, as its document fields. The anomalies index only
+# knows the run (its rows are the pipeline DAG's), so a DAG or task filter leaves it unfiltered,
+# and the panel says so.
+FILTER_FIELDS: dict[str, dict[str, str]] = {
+    TASK_HEALTH_VIEW: {
+        "dag_id": "airflow.dag_id",
+        "run_id": "airflow.run_id",
+        "task_id": "airflow.task_id",
+        "map_index": "airflow.map_index",
+    },
+}
+ANOMALIES_FILTER_FIELDS = {"run_id": "run_id"}
+State = Literal["ok", "empty", "unavailable"]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One dashboard panel: its Lens attributes and the index and time field of its data view."""
+
+    dashboard: str
+    key: str
+    title: str
+    visualization: str
+    index: str
+    time_field: str
+    filter_fields: dict[str, str]
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a page shows: a time range and, optionally, one DAG, run, task or mapped index."""
+
+    start: datetime
+    end: datetime
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    map_index: int | None = None
+
+    def filters(self) -> dict[str, str | int]:
+        named = {"dag_id": self.dag_id, "run_id": self.run_id, "task_id": self.task_id, "map_index": self.map_index}
+        return {name: value for name, value in named.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class PanelData:
+    panel: Panel
+    columns: list[str]
+    rows: list[list[Any]]
+    state: State
+    message: str | None = None
+    unfiltered: list[str] = field(default_factory=list)  # filters the panel's index cannot apply
+
+
+def panels(index_prefix: str, anomalies_index: str) -> list[Panel]:
+    """Every panel of the dashboards, for these index names, in dashboard order."""
+    objects = saved_objects(index_prefix, anomalies_index)
+    views = {o["id"]: o["attributes"] for o in objects if o["type"] == "index-pattern"}
+    found = []
+    for board in (o for o in objects if o["type"] == "dashboard"):
+        dashboard = board["id"].removeprefix("airflow-anomaly-")
+        for entry in json.loads(board["attributes"]["panelsJSON"]):
+            attributes = entry["embeddableConfig"]["attributes"]
+            view_id = attributes["references"][0]["id"]
+            view = views[view_id]
+            found.append(
+                Panel(
+                    dashboard=dashboard,
+                    key=entry["panelIndex"].removeprefix(f"{dashboard}-").split("-", 1)[1],
+                    title=attributes["title"],
+                    visualization=attributes["visualizationType"],
+                    index=view["title"],
+                    time_field=view["timeFieldName"],
+                    filter_fields=FILTER_FIELDS.get(view_id, ANOMALIES_FILTER_FIELDS),
+                    attributes=attributes,
+                )
+            )
+    return found
+
+
+def columns(panel: Panel) -> list[str]:
+    layer = only_layer(panel.attributes)
+    return [layer["columns"][cid]["label"] for cid in layer["columnOrder"]]
+
+
+def _cell(column: dict[str, Any], cid: str, bucket: dict[str, Any]) -> Any:
+    """A metric column's value in one innermost bucket, as Kibana shows it."""
+    operation = column["operationType"]
+    if operation == "count":
+        return bucket["doc_count"]
+    if operation == "last_value":
+        values = last_values(bucket, cid)
+        return values[0] if values else None
+    agg = bucket.get(cid, {})
+    if operation == "median":
+        return next(iter(agg.get("values", {}).values()), None)
+    return agg.get("value_as_string", agg.get("value"))  # a date (the newest event) as Kibana prints it
+
+
+def _rows(panel: Panel, response: dict[str, Any]) -> list[list[Any]]:
+    """One row per innermost bucket with documents: bucket keys, then metric values, in column order."""
+    layer = only_layer(panel.attributes)
+    bucket_ids = [cid for cid in layer["columnOrder"] if layer["columns"][cid]["isBucketed"]]
+    paths: list[tuple[dict[str, Any], dict[str, Any]]] = [({}, response.get("aggregations", {}))]
+    for cid in bucket_ids:
+        paths = [
+            ({**keys, cid: b.get("key_as_string", b["key"])}, b)
+            for keys, parent in paths
+            for b in parent.get(cid, {}).get("buckets", [])  # no index yet: no aggregations at all
+            if b["doc_count"] > 0
+        ]
+    return [
+        [keys[cid] if cid in keys else _cell(layer["columns"][cid], cid, leaf) for cid in layer["columnOrder"]]
+        for keys, leaf in paths
+    ]
+
+
+def _query_filters(panel: Panel, scope: Scope) -> tuple[list[dict[str, Any]], list[str]]:
+    terms, unfiltered = [], []
+    for name, value in scope.filters().items():
+        if name in panel.filter_fields:
+            terms.append({"term": {panel.filter_fields[name]: value}})
+        else:
+            unfiltered.append(name)
+    return terms, unfiltered
+
+
+def panel_data(es: Elasticsearch, panel: Panel, scope: Scope) -> PanelData:
+    """The panel's rows over `scope`; never raises for the cluster's sake (state `unavailable`)."""
+    from elasticsearch import ApiError, TransportError
+
+    # The range's own format: the anomalies' time field is a `strict_date`, which would refuse a time of day.
+    bounds = {"gte": scope.start.isoformat(), "lte": scope.end.isoformat(), "format": "strict_date_optional_time"}
+    time_range = {panel.time_field: bounds}
+    terms, unfiltered = _query_filters(panel, scope)
+    labels = columns(panel)
+    bounded = es.options(request_timeout=SEARCH_TIMEOUT_S)
+    try:
+        interval = None
+        if (field_name := histogram_field(panel.attributes)) is not None:
+            query = panel_search(panel.attributes, None, time_range)["query"]
+            query["bool"]["filter"].extend(terms)
+            stats = bounded.search(
+                index=panel.index,
+                size=0,
+                query=query,
+                aggs={"range": {"stats": {"field": field_name}}},
+                timeout=f"{SEARCH_TIMEOUT_S:.0f}s",
+                ignore_unavailable=True,
+                allow_no_indices=True,
+            ).body.get("aggregations", {"range": {}})["range"]  # no index yet: no aggregations
+            interval = auto_interval(stats.get("min"), stats.get("max"))
+        body = panel_search(panel.attributes, interval, time_range)
+        body["query"]["bool"]["filter"].extend(terms)
+        response = bounded.search(
+            index=panel.index,
+            **body,
+            timeout=f"{SEARCH_TIMEOUT_S:.0f}s",
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        ).body
+    except (ApiError, TransportError) as err:
+        return PanelData(panel, labels, [], "unavailable", _unavailable(panel, err), unfiltered)
+    rows = _rows(panel, response)
+    if not rows:
+        return PanelData(panel, labels, [], "empty", "No documents in this time range and filter.", unfiltered)
+    return PanelData(panel, labels, rows, "ok", None, unfiltered)
+
+
+def _unavailable(panel: Panel, err: Exception) -> str:
+    """One sentence for a user: what failed, never a stack trace or a credential."""
+    from elasticsearch import ApiError
+
+    if isinstance(err, ApiError):
+        return f"Elasticsearch refused the search of {panel.index} ({err.meta.status}: {err.message})."
+    return f"Elasticsearch is not reachable ({type(err).__name__}): no data for this panel."
