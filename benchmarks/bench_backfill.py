@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -100,6 +101,56 @@ def host_busy_s() -> float:
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
+# A process's role, from its own or an ancestor's command line: the long-lived processes of the
+# stack. Whatever is left of the host's CPU (Celery workers, their task processes, others) is
+# `workers_and_tasks`: a task process is too short-lived to be sampled, but every second of its
+# CPU is in the host's total.
+ROLES = {
+    "elasticsearch": re.compile(r"org\.elasticsearch\.bootstrap"),
+    "scheduler": re.compile(r"\bairflow scheduler\b"),
+    "api_server": re.compile(r"\bairflow api-server\b"),
+    "dag_processor": re.compile(r"\bairflow dag-processor\b"),
+    "triggerer": re.compile(r"\bairflow triggerer\b"),
+    "postgres": re.compile(r"^postgres\b"),  # the postmaster, and its backends ("postgres: …")
+    "redis": re.compile(r"^redis-server\b"),
+}
+
+
+def _role(process: psutil.Process) -> str | None:
+    for candidate in [process, *process.parents()]:
+        line = " ".join(Path(part).name if i < 2 else part for i, part in enumerate(candidate.cmdline()))
+        if "celery worker" in line:
+            return None
+        for role, pattern in ROLES.items():
+            if pattern.search(line):
+                return role
+    return None
+
+
+def cpu_by_role() -> dict[int, tuple[str, float]]:
+    """{pid: (role, CPU seconds so far, its reaped children's included)} of the stack's long-lived processes."""
+    found = {}
+    for process in psutil.process_iter():
+        try:
+            role = _role(process)
+            if role is not None:
+                times = process.cpu_times()
+                found[process.pid] = (role, times.user + times.system + times.children_user + times.children_system)
+        except psutil.Error:
+            continue
+    return found
+
+
+def cpu_split(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], host_s: float) -> dict:
+    """CPU seconds per role between two `cpu_by_role` snapshots, the rest of the host's as
+    `workers_and_tasks` (a long-lived process that died meanwhile is counted there too)."""
+    split: dict[str, float] = dict.fromkeys(ROLES, 0.0)
+    for pid, (role, seconds) in after.items():
+        split[role] += seconds - (before[pid][1] if pid in before else 0.0)
+    split["workers_and_tasks"] = host_s - sum(split.values())
+    return {role: round(seconds, 1) for role, seconds in split.items()}
+
+
 def task_phases(dag_id: str, run_ids: list[str]) -> dict[str, float]:
     """Where a task instance's time goes, median over the backfill's tries (metadata DB times):
     scheduled → queued (the scheduler), queued → started (broker, worker, task process start-up
@@ -141,7 +192,7 @@ def backfill(dag_id: str, days: list[date], conf: dict[str, object], timeout: fl
             "dag_run_conf": conf,
         },
     )
-    busy0 = host_busy_s()
+    busy0, roles0 = host_busy_s(), cpu_by_role()
     deadline = time.monotonic() + timeout
     while True:
         runs = api("GET", f"/dags/{dag_id}/dagRuns?run_type=backfill&limit=500")["dag_runs"]
@@ -155,9 +206,10 @@ def backfill(dag_id: str, days: list[date], conf: dict[str, object], timeout: fl
         raise RuntimeError(f"{dag_id}: {failed} of {len(runs)} backfill runs failed")
     wall = (max(parse(r["end_date"]) for r in runs) - parse(created["created_at"])).total_seconds()
     cpu = host_busy_s() - busy0
+    split = cpu_split(roles0, cpu_by_role(), cpu)
     phases = task_phases(dag_id, [r["dag_run_id"] for r in runs])
     return {"wall_s": round(wall, 1), "runs": len(runs), "s_per_run": round(wall / len(runs), 2),
-            "host_cpu_s": round(cpu, 1), **phases}  # fmt: skip
+            "host_cpu_s": round(cpu, 1), **phases, "cpu_s_by_role": split}  # fmt: skip
 
 
 def one_mode(task_health: bool, days: list[date], regions: int, shard_size: int, es_port: int) -> dict[str, dict]:
