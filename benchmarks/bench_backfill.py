@@ -108,7 +108,7 @@ def host_busy_s() -> float:
 ROLES = {
     "elasticsearch": re.compile(r"org\.elasticsearch\.bootstrap"),
     "scheduler": re.compile(r"\bairflow scheduler\b"),
-    "api_server": re.compile(r"\bairflow api-server\b"),
+    "api_server": re.compile(r"\bairflow api[-_]server\b"),  # its process title: "airflow api_server -- …"
     "dag_processor": re.compile(r"\bairflow dag-processor\b"),
     "triggerer": re.compile(r"\bairflow triggerer\b"),
     "postgres": re.compile(r"^postgres\b"),  # the postmaster, and its backends ("postgres: …")

@@ -27,8 +27,8 @@ CELERY_CONFIG = DEFAULT_CELERY_CONFIG
 # What the project's tasks import: the pipeline's libraries, what loading a model imports (skops,
 # 0.5 s) and what an MLflow client on a database store imports (SQLAlchemy, alembic: 1.1 s), the
 # task-health client, and what the task_health plugin imports (each task process loads the
-# plugins). Measured under Celery with py-spy: without the last three, those imports were most
-# of a detect task's CPU.
+# plugins). Measured under Celery with py-spy: before skops, the database store and the listener
+# were preloaded, their imports were most of a detect task's CPU.
 DEFAULT_PRELOAD = ",".join(
     [
         "pandas",
