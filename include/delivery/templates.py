@@ -62,7 +62,11 @@ def project_template(file_name: str, name: str, index_patterns: list[str]) -> In
     return IndexTemplate(name, body)
 
 
-IDENTITY_FIELDS = [f"index_templates.index_template.{field}" for field in ("version", "index_patterns", "priority")]
+IDENTITY = ("version", "index_patterns", "priority")  # what tells an installed template is this one
+
+
+def _identity(body: dict[str, Any]) -> tuple[object, ...]:
+    return tuple(body.get(name) for name in IDENTITY)
 
 
 def ensure_template(client: Elasticsearch, template: IndexTemplate) -> bool:
@@ -72,19 +76,17 @@ def ensure_template(client: Elasticsearch, template: IndexTemplate) -> bool:
     from elasticsearch import AuthorizationException, BadRequestError, NotFoundError
 
     try:
-        # Only what `identity` compares: the whole template (mappings included) costs every fresh
+        # Only what `_identity` compares: the whole template (mappings included) costs every fresh
         # task process ~10 ms of CPU to parse, measured under Celery.
-        found = client.indices.get_index_template(name=template.name, filter_path=IDENTITY_FIELDS)["index_templates"]
+        fields = [f"index_templates.index_template.{name}" for name in IDENTITY]
+        found = client.indices.get_index_template(name=template.name, filter_path=fields)["index_templates"]
         current = found[0]["index_template"] if found else None
     except NotFoundError:
         current = None
     except AuthorizationException as err:
         raise _not_allowed(template, err) from err
 
-    def identity(body: dict[str, Any]) -> tuple[object, object, object]:
-        return body.get("version"), body.get("index_patterns"), body.get("priority")
-
-    if current and identity(current) == identity(template.body):
+    if current and _identity(current) == _identity(template.body):
         return False
     try:
         client.indices.put_index_template(name=template.name, **template.body)

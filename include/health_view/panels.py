@@ -19,8 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from include.kibana.dashboards import TASK_HEALTH_VIEW, saved_objects
-from include.kibana.queries import auto_interval, histogram_field, last_values, only_layer, panel_search
+from include.kibana.dashboards import ANOMALIES_VIEW, TASK_HEALTH_VIEW, saved_objects
+from include.kibana.queries import (
+    auto_interval,
+    bucket_paths,
+    histogram_field,
+    last_values,
+    only_layer,
+    panel_search,
+)
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -36,8 +43,8 @@ FILTER_FIELDS: dict[str, dict[str, str]] = {
         "task_id": "airflow.task_id",
         "map_index": "airflow.map_index",
     },
+    ANOMALIES_VIEW: {"run_id": "run_id"},
 }
-ANOMALIES_FILTER_FIELDS = {"run_id": "run_id"}
 State = Literal["ok", "empty", "unavailable"]
 
 
@@ -100,7 +107,7 @@ def panels(index_prefix: str, anomalies_index: str) -> list[Panel]:
                     visualization=attributes["visualizationType"],
                     index=view["title"],
                     time_field=view["timeFieldName"],
-                    filter_fields=FILTER_FIELDS.get(view_id, ANOMALIES_FILTER_FIELDS),
+                    filter_fields=FILTER_FIELDS[view_id],
                     attributes=attributes,
                 )
             )
@@ -127,20 +134,11 @@ def _cell(column: dict[str, Any], cid: str, bucket: dict[str, Any]) -> Any:
 
 
 def _rows(panel: Panel, response: dict[str, Any]) -> list[list[Any]]:
-    """One row per innermost bucket with documents: bucket keys, then metric values, in column order."""
+    """One row per innermost bucket with documents: bucket keys and metric values, in column order."""
     layer = only_layer(panel.attributes)
-    bucket_ids = [cid for cid in layer["columnOrder"] if layer["columns"][cid]["isBucketed"]]
-    paths: list[tuple[dict[str, Any], dict[str, Any]]] = [({}, response.get("aggregations", {}))]
-    for cid in bucket_ids:
-        paths = [
-            ({**keys, cid: b.get("key_as_string", b["key"])}, b)
-            for keys, parent in paths
-            for b in parent.get(cid, {}).get("buckets", [])  # no index yet: no aggregations at all
-            if b["doc_count"] > 0
-        ]
     return [
         [keys[cid] if cid in keys else _cell(layer["columns"][cid], cid, leaf) for cid in layer["columnOrder"]]
-        for keys, leaf in paths
+        for keys, leaf in bucket_paths(response, panel.attributes)
     ]
 
 
@@ -164,30 +162,22 @@ def panel_data(es: Elasticsearch, panel: Panel, scope: Scope) -> PanelData:
     terms, unfiltered = _query_filters(panel, scope)
     labels = columns(panel)
     bounded = es.options(request_timeout=SEARCH_TIMEOUT_S)
+    limits: dict[str, Any] = {
+        "timeout": f"{SEARCH_TIMEOUT_S:.0f}s",
+        "ignore_unavailable": True,
+        "allow_no_indices": True,
+    }
+    query = panel_search(panel.attributes, None, time_range)["query"]
+    query["bool"]["filter"].extend(terms)
     try:
         interval = None
         if (field_name := histogram_field(panel.attributes)) is not None:
-            query = panel_search(panel.attributes, None, time_range)["query"]
-            query["bool"]["filter"].extend(terms)
-            stats = bounded.search(
-                index=panel.index,
-                size=0,
-                query=query,
-                aggs={"range": {"stats": {"field": field_name}}},
-                timeout=f"{SEARCH_TIMEOUT_S:.0f}s",
-                ignore_unavailable=True,
-                allow_no_indices=True,
-            ).body.get("aggregations", {"range": {}})["range"]  # no index yet: no aggregations
+            stats_aggs = {"range": {"stats": {"field": field_name}}}
+            found = bounded.search(index=panel.index, size=0, query=query, aggs=stats_aggs, **limits).body
+            stats = found.get("aggregations", {"range": {}})["range"]  # no index yet: no aggregations
             interval = auto_interval(stats.get("min"), stats.get("max"))
-        body = panel_search(panel.attributes, interval, time_range)
-        body["query"]["bool"]["filter"].extend(terms)
-        response = bounded.search(
-            index=panel.index,
-            **body,
-            timeout=f"{SEARCH_TIMEOUT_S:.0f}s",
-            ignore_unavailable=True,
-            allow_no_indices=True,
-        ).body
+        body = {**panel_search(panel.attributes, interval, time_range), "query": query}
+        response = bounded.search(index=panel.index, **body, **limits).body
     except (ApiError, TransportError) as err:
         return PanelData(panel, labels, [], "unavailable", _unavailable(panel, err), unfiltered)
     rows = _rows(panel, response)

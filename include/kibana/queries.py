@@ -174,14 +174,26 @@ def _has_value(bucket: dict[str, Any], cid: str) -> bool:
     return agg.get("value") is not None
 
 
-def leaf_buckets(response: dict[str, Any], attributes: dict[str, Any]) -> list[dict[str, Any]]:
-    """The innermost buckets with documents, down the panel's bucket columns."""
+def bucket_paths(response: dict[str, Any], attributes: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The innermost buckets with documents, down the panel's bucket columns, each with the keys
+    on its way down ({column id: key, as Kibana prints it}). A search of no index has no
+    aggregations at all: no buckets."""
     layer = only_layer(attributes)
     bucket_ids = [cid for cid in layer["columnOrder"] if layer["columns"][cid]["isBucketed"]]
-    level = [response.get("aggregations", {})]
+    paths: list[tuple[dict[str, Any], dict[str, Any]]] = [({}, response.get("aggregations", {}))]
     for cid in bucket_ids:
-        level = [b for parent in level for b in parent[cid]["buckets"] if b["doc_count"] > 0]
-    return level
+        paths = [
+            ({**keys, cid: b.get("key_as_string", b["key"])}, b)
+            for keys, parent in paths
+            for b in parent.get(cid, {}).get("buckets", [])
+            if b["doc_count"] > 0
+        ]
+    return paths
+
+
+def leaf_buckets(response: dict[str, Any], attributes: dict[str, Any]) -> list[dict[str, Any]]:
+    """The innermost buckets with documents, down the panel's bucket columns."""
+    return [bucket for _, bucket in bucket_paths(response, attributes)]
 
 
 def empty_metrics(response: dict[str, Any], attributes: dict[str, Any]) -> list[str]:
