@@ -14,12 +14,15 @@ Airflow, failing with the internal's name when it moved:
   for the reconciler the tries of a run or of the last minutes, with the audit-log entry
   Airflow writes when it ends a try itself (heartbeat timeout, state mismatch);
 - `_AIRFLOW_PROCESS_CONTEXT=server`: makes the SDK read connections from the metadata
-  database in a command run outside a task, as the scheduler does.
+  database in a command run outside a task, as the scheduler does;
+- the core listener manager (`airflow.listeners.listener.get_listener_manager`, a cached
+  function holding a pluggy manager): which listeners this process already registered.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -50,6 +53,16 @@ def supervised_by_execution_api() -> bool:
     from airflow.sdk.execution_time import task_runner
 
     return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def registered_core_listeners() -> list[object]:
+    """The listeners Airflow core's listener manager holds in this process, if the manager was
+    built here already (every Airflow job builds it to announce its start, and the DAG
+    processor's parsing children inherit it); never builds it, which would load every plugin."""
+    listeners = sys.modules.get("airflow.listeners.listener")
+    if listeners is None or not listeners.get_listener_manager.cache_info().currsize:
+        return []
+    return list(listeners.get_listener_manager().pm.get_plugins())
 
 
 def run_task_states(dag_id: str, run_id: str) -> TaskStates:

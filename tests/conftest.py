@@ -35,7 +35,10 @@ _USED_ELASTICSEARCH = False
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    shutil.rmtree(SESSION_DIR, ignore_errors=True)
+    if exitstatus != 0 and os.environ.get("TESTS_KEEP_FAILED_SESSION"):
+        print(f"\nkept the failed session's directory (Airflow homes, logs, spools): {SESSION_DIR}")
+    else:
+        shutil.rmtree(SESSION_DIR, ignore_errors=True)
     if not _USED_ELASTICSEARCH:
         return
     try:

@@ -11,13 +11,16 @@ Task callbacks run in the task's own process (the caller's under `dag.test()`):
 `on_execute_callback` starts a resource sampler and emits `started` (from the task-health
 thread once the process has shipped before: `emitter.emit_in_background`); success / failure
 / retry / skipped stop it and emit `completed` / `failed` / `up_for_retry` / `skipped` with
-response time, CPU and memory. DAG-level callbacks (run by the dag processor) emit a `dag_run` summary
-with the run's duration, state and count of task states. Every callback is bounded by the
-shipper's time budget and never raises into Airflow.
+response time, CPU and memory. DAG-level callbacks emit a `dag_run` summary with the run's
+duration, state and count of task states; where the `task_health` plugin's listener is loaded it
+writes that summary itself (`summary_in_background`), and the DAG callback leaves it to it (see
+`_left_to_the_listener`). Every callback is bounded by the shipper's time budget and never
+raises into Airflow.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
+from include.task_health.background import in_background
 from include.task_health.context import dag_run_ref, enum_value, error_fields, task_ref
 from include.task_health.document import AirflowRef, HealthEvent, ResourceUsage
 from include.task_health.emitter import emit, emit_in_background, never_raise
@@ -48,6 +52,8 @@ class _Running:
 _RunKey: TypeAlias = tuple[str, str, str | None, int | None, int | None]
 _RUNNING: dict[_RunKey, _Running] = {}
 _RUNNING_LOCK = threading.Lock()
+# Summaries the listener queued in this process and not yet written, by (dag_id, run_id, try).
+_PENDING_SUMMARIES: dict[_RunKey, concurrent.futures.Future[object]] = {}
 
 
 def _key(ref: AirflowRef) -> _RunKey:
@@ -165,14 +171,54 @@ def _dag_run_finished(context: Context, status: str) -> None:
     )
 
 
+def summary_in_background(context: Context, *, failed: bool) -> None:
+    """The run's summary from this process's task-health thread: the listener's way, so that the
+    scheduler (or the API server) never waits for Elasticsearch."""
+    key = _key(dag_run_ref(context))
+    status = "failed" if failed else "completed"
+
+    def write() -> None:
+        with never_raise("dag_run summary"):
+            _dag_run_finished(context, status)
+
+    pending = in_background(write)
+    _PENDING_SUMMARIES[key] = pending
+    pending.add_done_callback(lambda _: _PENDING_SUMMARIES.pop(key, None))
+
+
+def _left_to_the_listener(context: Context) -> bool:
+    """Whether the plugin's listener writes this run's summary (the same document, the same
+    `_id`), so the DAG callback need not. The listener runs where the run's state changes
+    (scheduler, API server, `dag.test()`) and writes from a warm process; Airflow runs a DAG's
+    callbacks in a fresh DAG-processor process, which would import the client, connect and check
+    the templates from cold for one document (the largest share of task health's cost in a
+    backfill: benchmarks/README). The listener counts only where this process registered it (the
+    DAG processor loads the plugins the scheduler loads); elsewhere the callback writes. Under
+    `dag.test()` the callback waits for the listener's summary, so the run's documents are all in
+    when the test returns."""
+    ref = dag_run_ref(context)
+    if not TaskHealthSettings.from_env().plugin_covers(ref.dag_id):
+        return False
+    from include.airflow_compat import registered_core_listeners
+    from include.task_health.listener import TaskHealthListener
+
+    if not any(isinstance(listener, TaskHealthListener) for listener in registered_core_listeners()):
+        return False
+    if (pending := _PENDING_SUMMARIES.get(_key(ref))) is not None:
+        concurrent.futures.wait([pending], timeout=TaskHealthSettings.from_env().delivery.ship_budget_s)
+    return True
+
+
 def on_dag_run_success(context: Context) -> None:
     with never_raise("DAG on_success_callback"):
-        _dag_run_finished(context, "completed")
+        if not _left_to_the_listener(context):
+            _dag_run_finished(context, "completed")
 
 
 def on_dag_run_failure(context: Context) -> None:
     with never_raise("DAG on_failure_callback"):
-        _dag_run_finished(context, "failed")
+        if not _left_to_the_listener(context):
+            _dag_run_finished(context, "failed")
 
 
 TASK_CALLBACKS = {

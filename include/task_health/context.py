@@ -60,12 +60,13 @@ def task_ref(context: Context) -> AirflowRef:
 
 def dag_run_ref(context: Context) -> AirflowRef:
     """The run itself; its `try_number` is 1 + the times the run was cleared, so the summary of
-    a cleared and re-run DAG run is a new document, not a duplicate of the first."""
+    a cleared and re-run DAG run is a new document, not a duplicate of the first. A DAG callback
+    whose run had no task to describe it gets only `dag` and `run_id` from Airflow."""
     dag_run = context.get("dag_run")
     dag = context.get("dag")
     return AirflowRef(
         dag_id=_str(getattr(dag_run, "dag_id", None)) or _str(getattr(dag, "dag_id", None)) or "unknown",
-        run_id=getattr(dag_run, "run_id", "unknown"),
+        run_id=getattr(dag_run, "run_id", None) or context.get("run_id") or "unknown",
         try_number=(_int(getattr(dag_run, "clear_number", None)) or 0) + 1,
         run_type=enum_value(getattr(dag_run, "run_type", None)),
         logical_date=_date(dag_run, "logical_date"),

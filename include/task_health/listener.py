@@ -14,10 +14,12 @@ Where each hook runs (Airflow 3) and what it does:
   no request waits for Elasticsearch. A failure Airflow sets on a running try (the executor
   reported the process gone, or its heartbeat stopped) is left to the reconciler, which reads
   how it ended; here the row may already carry the next try's id.
-- `on_dag_run_success/failed` run in the scheduler (and in `dag.test()`): the `dag_run`
-  summary, also from the background thread (`background.in_background`: safe when the
-  scheduler forks its LocalExecutor workers); its `_id` is the one the DAG callback's summary
-  has, so a DAG that keeps `with_task_health` still gets one summary. Then the run is
+- `on_dag_run_success/failed` run in the scheduler (and in `dag.test()`, and in the API server
+  for a run marked by hand): the `dag_run` summary, also from the background thread
+  (`background.in_background`: safe when the scheduler forks its LocalExecutor workers), for
+  every covered DAG. A DAG that keeps `with_task_health` leaves it to this hook: its callback,
+  run by the DAG processor from cold, sees the listener registered there and writes nothing
+  (`callbacks._left_to_the_listener`); either way the summary's `_id` is the same. Then the run is
   reconciled (`reconciler.reconcile_run`): tries killed without a word get their terminal document.
 - `on_starting/before_stopping` with a `Job` (scheduler, triggerer, DAG processor) start and stop
   the reconciler's periodic sweep (`reconciler.Sweeper`), which keeps running only where the job
@@ -133,15 +135,12 @@ def _outside(task_instance: Any, status: str, error: str | BaseException | None,
     in_background(lambda: emit(event))
 
 
-def _dag_run_finished(dag_run: Any, msg: str, finished: Callable[[Context], None]) -> None:
+def _dag_run_finished(dag_run: Any, msg: str, *, failed: bool) -> None:
     settings = TaskHealthSettings.from_env()
     if not settings.plugin_covers(dag_run.dag_id):
         return
-    dag = getattr(dag_run, "dag", None)
     run = SimpleNamespace(**{name: getattr(dag_run, name, None) for name in RUN_FIELDS})
-    context = cast("Context", {"dag_run": run, "reason": msg})
-    if not instrumented(getattr(dag, "on_failure_callback", None), callbacks.on_dag_run_failure):
-        in_background(lambda: finished(context))  # else the DAG's own callback writes this summary
+    callbacks.summary_in_background(cast("Context", {"dag_run": run, "reason": msg}), failed=failed)
     if settings.reconciles():
         in_background(lambda: reconcile_run(run.dag_id, run.run_id))
 
@@ -224,9 +223,9 @@ class TaskHealthListener:
     @hookimpl
     def on_dag_run_success(self, dag_run: Any, msg: str) -> None:
         with never_raise("listener on_dag_run_success"):
-            _dag_run_finished(dag_run, msg, callbacks.on_dag_run_success)
+            _dag_run_finished(dag_run, msg, failed=False)
 
     @hookimpl
     def on_dag_run_failed(self, dag_run: Any, msg: str) -> None:
         with never_raise("listener on_dag_run_failed"):
-            _dag_run_finished(dag_run, msg, callbacks.on_dag_run_failure)
+            _dag_run_finished(dag_run, msg, failed=True)

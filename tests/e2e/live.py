@@ -61,6 +61,21 @@ class LiveAirflow:
         response = self.request("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
         assert response.status_code == 204, f"DELETE run {run_id}: {response.status_code} {response.text[:4000]}"
 
+    def wait_for_executor_events(self, run_id: str, tries: int, timeout: float = 60) -> None:
+        """Until the scheduler took the executor's event of `tries` tries of the run (its log says
+        so). Airflow matches an event to a try by dag, task, run id, try number and map index: a
+        run deleted and triggered again under its id before then receives the first run's
+        events, and the scheduler fails its tries ("finished with state success, but the task
+        instance's state attribute is queued")."""
+        marker = "Received executor event with state"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = (self.home / "standalone.log").read_text(errors="replace").splitlines()
+            if sum(marker in line and f"run_id='{run_id}'" in line for line in lines) >= tries:
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"the scheduler did not take the executor events of {tries} tries of {run_id}")
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -58,6 +58,9 @@ def test_a_run_deleted_and_triggered_again_under_its_id_keeps_both_runs_document
         assert live_airflow.trigger("th_lifecycle", run_id=run_id) == run_id
         assert live_airflow.wait_for_run("th_lifecycle", run_id) == "failed"
         docs = documents_of_run(live_es, run_id, expected=runs * expected)  # the summary lands after the run
+        live_airflow.wait_for_executor_events(
+            run_id, tries=sum(d["status"] == "started" for d in docs if d["event"] == "task_execution")
+        )
     got = Counter((d["event"], d["status"], d["airflow"]["task_id"], d["airflow"]["try_number"]) for d in docs)
     assert got == LIFECYCLE_DOCUMENTS + LIFECYCLE_DOCUMENTS
     assert len({d["airflow"]["run_start_date"] for d in docs if d["event"] == "dag_run"}) == 2

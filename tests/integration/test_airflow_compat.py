@@ -92,3 +92,22 @@ def test_the_server_process_context_makes_the_sdk_read_the_metadata_db() -> None
         "the commands (demo, evaluation, kibana import, delivery) cannot find elasticsearch_default"
     )
     assert "MetastoreBackend" not in backends("unset")
+
+
+def test_the_listeners_a_process_registered_are_read_without_loading_plugins() -> None:
+    """In a fresh process (the session's plugins folder holds the `task_health` plugin): nothing
+    before any Airflow component built the core listener manager, the plugin's listener after."""
+    probe = (
+        "from include import airflow_compat\n"
+        "def names(): return sorted(type(each).__name__ for each in airflow_compat.registered_core_listeners())\n"
+        "before = names()\n"
+        "from airflow.listeners.listener import get_listener_manager\n"
+        "get_listener_manager()\n"
+        "print(before, names())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[] ['SpoolDrainListener', 'TaskHealthListener']", (
+        "airflow.listeners.listener.get_listener_manager is no longer a functools cache over a pluggy manager: "
+        "DAG callbacks cannot see the plugin's listener and write every dag_run summary from cold\n"
+        + done.stderr[-2000:]
+    )

@@ -1,7 +1,15 @@
-"""`with_task_health` keeps a DAG's own callbacks and adds the task-health ones once."""
+"""`with_task_health` keeps a DAG's own callbacks and adds the task-health ones once; its run
+callbacks leave the summary to the plugin's listener where this process registered it."""
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from include import airflow_compat
+from include.task_health import callbacks
 from include.task_health.callbacks import (
     TASK_CALLBACKS,
     compose,
@@ -12,6 +20,8 @@ from include.task_health.callbacks import (
     on_task_success,
     with_task_health,
 )
+from include.task_health.context import dag_run_ref
+from include.task_health.listener import TaskHealthListener
 
 
 def own_execute(context) -> None: ...
@@ -62,3 +72,56 @@ def test_compose_leaves_the_input_alone() -> None:
     own = [own_success]
     assert compose(own, on_task_success, last=False) == [on_task_success, own_success]
     assert own == [own_success]
+
+
+def _finished_run(monkeypatch, *, listeners: list[object]) -> list[str]:
+    """What the DAG callbacks write for one finished run when this process registered
+    `listeners` (the statuses of the summaries they wrote themselves)."""
+    written: list[str] = []
+    monkeypatch.setattr(callbacks, "_dag_run_finished", lambda context, status: written.append(status))
+    monkeypatch.setattr(airflow_compat, "registered_core_listeners", lambda: listeners)
+    context = {"dag_run": SimpleNamespace(dag_id="d", run_id="r", clear_number=0), "reason": "task_failure"}
+    on_dag_run_success(context)
+    on_dag_run_failure(context)
+    return written
+
+
+def test_a_dag_callback_writes_the_summary_where_the_plugins_listener_is_not_registered(monkeypatch) -> None:
+    assert _finished_run(monkeypatch, listeners=[]) == ["completed", "failed"]
+    assert _finished_run(monkeypatch, listeners=[object()]) == ["completed", "failed"]
+
+
+def test_a_dag_callback_leaves_the_summary_to_the_plugins_listener(monkeypatch) -> None:
+    assert _finished_run(monkeypatch, listeners=[TaskHealthListener()]) == []
+
+
+@pytest.mark.parametrize("env", [{"TASK_HEALTH_PLUGIN": "false"}, {"TASK_HEALTH_PLUGIN_EXCLUDE_DAGS": "d"}])
+def test_a_dag_the_plugin_does_not_cover_gets_its_summary_from_the_callback(monkeypatch, env) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _finished_run(monkeypatch, listeners=[TaskHealthListener()]) == ["completed", "failed"]
+
+
+def test_the_callback_waits_for_the_summary_the_listener_queued_in_this_process(monkeypatch) -> None:
+    """`dag.test()`: the listener queued the summary on the task-health thread; the run's own
+    callback returns only once it is written."""
+    release = threading.Event()
+    written: list[str] = []
+
+    def slow_summary(context, status) -> None:
+        release.wait(5)
+        written.append(status)
+
+    monkeypatch.setattr(callbacks, "_dag_run_finished", slow_summary)
+    monkeypatch.setattr(airflow_compat, "registered_core_listeners", lambda: [TaskHealthListener()])
+    context = {"dag_run": SimpleNamespace(dag_id="d", run_id="queued", clear_number=0), "reason": "success"}
+    callbacks.summary_in_background(context, failed=False)
+    threading.Timer(0.2, release.set).start()
+    on_dag_run_success(context)
+    assert written == ["completed"]
+    assert not callbacks._PENDING_SUMMARIES
+
+
+def test_a_callback_with_no_dag_run_in_its_context_keeps_the_run_id() -> None:
+    ref = dag_run_ref({"dag": SimpleNamespace(dag_id="d"), "run_id": "manual__1"})
+    assert (ref.dag_id, ref.run_id, ref.try_number) == ("d", "manual__1", 1)
