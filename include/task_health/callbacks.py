@@ -144,6 +144,8 @@ def _task_states(ref: AirflowRef) -> dict[str, int]:
 
 def _dag_run_finished(context: Context, status: str) -> None:
     settings = TaskHealthSettings.from_env()
+    if not settings.enabled:
+        return  # not even the task-state lookup: off costs a DAG callback nothing
     ref = dag_run_ref(context)
     dag_run = context.get("dag_run")
     start, end = getattr(dag_run, "start_date", None), getattr(dag_run, "end_date", None) or _now()

@@ -125,3 +125,11 @@ def test_the_callback_waits_for_the_summary_the_listener_queued_in_this_process(
 def test_a_callback_with_no_dag_run_in_its_context_keeps_the_run_id() -> None:
     ref = dag_run_ref({"dag": SimpleNamespace(dag_id="d"), "run_id": "manual__1"})
     assert (ref.dag_id, ref.run_id, ref.try_number) == ("d", "manual__1", 1)
+
+
+def test_with_task_health_off_a_run_callback_does_no_work(monkeypatch) -> None:
+    looked_up: list[object] = []
+    monkeypatch.setenv("TASK_HEALTH_ENABLED", "false")
+    monkeypatch.setattr(callbacks, "_task_states", looked_up.append)
+    on_dag_run_failure({"dag_run": SimpleNamespace(dag_id="d", run_id="off", clear_number=0), "reason": "task_failure"})
+    assert looked_up == []
