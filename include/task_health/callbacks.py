@@ -198,8 +198,8 @@ def _left_to_the_listener(context: Context) -> bool:
     DAG processor loads the plugins the scheduler loads); elsewhere the callback writes. Under
     `dag.test()` the callback waits for the listener's summary, so the run's documents are all in
     when the test returns."""
-    ref = dag_run_ref(context)
-    if not TaskHealthSettings.from_env().plugin_covers(ref.dag_id):
+    ref, settings = dag_run_ref(context), TaskHealthSettings.from_env()
+    if not settings.plugin_covers(ref.dag_id):
         return False
     from include.airflow_compat import registered_core_listeners
     from include.task_health.listener import TaskHealthListener
@@ -207,7 +207,7 @@ def _left_to_the_listener(context: Context) -> bool:
     if not any(isinstance(listener, TaskHealthListener) for listener in registered_core_listeners()):
         return False
     if (pending := _PENDING_SUMMARIES.get(_key(ref))) is not None:
-        concurrent.futures.wait([pending], timeout=TaskHealthSettings.from_env().delivery.ship_budget_s)
+        concurrent.futures.wait([pending], timeout=settings.delivery.ship_budget_s)
     return True
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from include import airflow_compat
 from include.task_health import callbacks
+from include.task_health.background import on_background_thread
 from include.task_health.callbacks import (
     TASK_CALLBACKS,
     compose,
@@ -104,13 +105,13 @@ def test_a_dag_the_plugin_does_not_cover_gets_its_summary_from_the_callback(monk
 
 def test_the_callback_waits_for_the_summary_the_listener_queued_in_this_process(monkeypatch) -> None:
     """`dag.test()`: the listener queued the summary on the task-health thread; the run's own
-    callback returns only once it is written."""
+    callback returns only once that one is written, and writes none of its own."""
     release = threading.Event()
-    written: list[str] = []
+    written: list[tuple[str, bool]] = []
 
     def slow_summary(context, status) -> None:
         release.wait(5)
-        written.append(status)
+        written.append((status, on_background_thread()))
 
     monkeypatch.setattr(callbacks, "_dag_run_finished", slow_summary)
     monkeypatch.setattr(airflow_compat, "registered_core_listeners", lambda: [TaskHealthListener()])
@@ -118,7 +119,7 @@ def test_the_callback_waits_for_the_summary_the_listener_queued_in_this_process(
     callbacks.summary_in_background(context, failed=False)
     threading.Timer(0.2, release.set).start()
     on_dag_run_success(context)
-    assert written == ["completed"]
+    assert written == [("completed", True)]
     assert not callbacks._PENDING_SUMMARIES
 
 
