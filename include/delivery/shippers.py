@@ -69,6 +69,18 @@ def shipper_for(settings: DeliverySettings, template: IndexTemplate, spool_name:
     return _SHIPPERS[key]
 
 
+def import_for_forks() -> None:
+    """Import what a process's first shipment imports (the Elasticsearch client, the shipper, its
+    spool and templates), so that processes forked from this one inherit the modules instead of
+    importing them cold: under the LocalExecutor every task process is forked from a worker, and
+    every worker from the scheduler (benchmarks/bench_fork.py measures what it saves). No
+    connection is made: a fork must never share one (`_SHIPPERS` is cleared in the child)."""
+    import elasticsearch  # noqa: F401
+    import elasticsearch.helpers  # noqa: F401
+
+    from include.delivery import shipper, spool, templates  # noqa: F401
+
+
 def process_shippers() -> list[Shipper]:
     """The shippers this process has used so far (what it may have spooled)."""
     return list(_SHIPPERS.values())

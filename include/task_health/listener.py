@@ -25,6 +25,9 @@ Where each hook runs (Airflow 3) and what it does:
   the reconciler's periodic sweep (`reconciler.Sweeper`), which keeps running only where the job
   turns out to be the scheduler's: several schedulers each sweep, harmlessly (ids are shared).
   At the stop, the reconciler's totals (passes, documents, wall and CPU time) are logged.
+  `on_starting` also imports what a task's first document needs (`_import_for_task_processes`),
+  before the scheduler starts its executor: a LocalExecutor forks its workers from the scheduler
+  and each task process from a worker, so they inherit the modules instead of importing them.
 `TASK_HEALTH_PLUGIN=false` turns all of it off; `TASK_HEALTH_PLUGIN_DAGS` and
 `TASK_HEALTH_PLUGIN_EXCLUDE_DAGS` (comma-separated fnmatch patterns) restrict it to some DAGs;
 `TASK_HEALTH_SWEEP_INTERVAL_S=0` leaves reconciling to the end of each run, and
@@ -145,6 +148,18 @@ def _dag_run_finished(dag_run: Any, msg: str, *, failed: bool) -> None:
         in_background(lambda: reconcile_run(run.dag_id, run.run_id))
 
 
+def _import_for_task_processes() -> None:
+    """What the first `started` of a task process imports, imported here once (bench_fork: a
+    forked task process's first document then costs a fraction of a cold one)."""
+    if not TaskHealthSettings.from_env().enabled:
+        return
+    import include.redaction  # noqa: F401
+    import include.task_health.resources  # noqa: F401
+    from include.delivery.shippers import import_for_forks
+
+    import_for_forks()
+
+
 def _start_sweep(component: object) -> None:
     global _sweeper
     settings = TaskHealthSettings.from_env()
@@ -212,6 +227,7 @@ class TaskHealthListener:
     @hookimpl
     def on_starting(self, component: object) -> None:
         with never_raise("listener on_starting"):
+            _import_for_task_processes()
             _start_sweep(component)
 
     @hookimpl
