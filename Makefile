@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 ENV := . scripts/env.sh &&
 
-.PHONY: help venv demo evaluate kibana-build kibana-validate kibana-import test lint format bench up down es-up es-down es-status airflow-init airflow-settings airflow-status \
+.PHONY: help venv demo report evaluate kibana-build kibana-validate kibana-import test lint format bench up down es-up es-down es-status airflow-init airflow-settings airflow-status \
 	task-health-templates task-health-replay task-health-drain task-health-status constraints
 
 help:  ## list the targets
@@ -15,6 +15,9 @@ venv:  ## create .venv and install the pinned dependencies (idempotent)
 
 demo: venv  ## set up and run the main job on demo data (see README)
 	@scripts/demo.sh
+
+report: venv  ## the task-health panels as one HTML file, last DAYS=7 days (or START=… END=…); prints its path
+	@$(ENV) python -m include.health_view.report $(if $(START),--start "$(START)" $(if $(END),--end "$(END)"),--days "$(or $(DAYS),7)")
 
 evaluate: venv  ## precision/recall/F1 of the flags vs the demo labels, START=YYYY-MM-DD END=YYYY-MM-DD (MLflow + ES)
 	@$(ENV) python -m include.anomaly.evaluation --start "$(START)" --end "$(END)"

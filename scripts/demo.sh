@@ -36,6 +36,7 @@ python -m include.anomaly.evaluation --start "$(date -u -d "$end - 14 days" +%F)
   | grep -v '^{'
 
 sleep 1  # the indices refresh every second
+report=$(python -m include.health_view.report --days 1)
 count() { curl -fsS "http://127.0.0.1:$ES_PORT/$1/_count" | python -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
 cat <<TXT
 
@@ -44,6 +45,7 @@ Documents in Elasticsearch (http://127.0.0.1:$ES_PORT):
   anomalies       $(count anomalies)   (one per region-day, _id = region|date)
 Outputs:          $data_dir/anomalies/date=YYYY-MM-DD/anomalies.parquet
 Run log:          $STATE_DIR/logs/demo-pipeline.log
+Task-health report: $report   (the dashboards' panels, one HTML file; make report DAYS=N for another)
 Airflow UI:       make up, then http://localhost:$AIRFLOW_PORT (login printed by make up)
 MLflow UI:        . scripts/env.sh && mlflow ui --backend-store-uri "\$MLFLOW_TRACKING_URI"
 Stop Elasticsearch: make es-down

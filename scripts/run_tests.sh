@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test against real services: starts the local Elasticsearch nodes (an open one and
 # a secured one) and PostgreSQL (the live Airflow's metadata DB in the e2e tests) if they are
-# not already up, runs pytest, and stops what it started, also when tests fail or are interrupted.
+# not already up, installs Debian's Chromium for the browser tests if missing, runs pytest, and stops what it started, also when tests fail or are interrupted.
 # Extra arguments go to pytest (e.g. scripts/run_tests.sh -m "not e2e" -k settings).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -35,6 +35,7 @@ pids=()
 ensure_running elasticsearch scripts/elasticsearch.sh & pids+=($!)
 ensure_running elasticsearch-secured env ES_PORT="$ES_SECURED_PORT" ES_SECURITY=on scripts/elasticsearch.sh & pids+=($!)
 ensure_running postgres scripts/postgres.sh & pids+=($!)
+scripts/chromium.sh install & pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid" || exit 1; done
 
 python -m pytest "$@"

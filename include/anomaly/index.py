@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from include.delivery.shipper import Shipper
 
 SPOOL_NAME = "anomalies"
+# The one DAG whose runs write the index (its rows carry a run id, no DAG id): who may read this
+# DAG may read its rows (the task-health page's access check).
+WRITER_DAG_ID = "hourly_anomaly_detection"
 
 
 def anomalies_index() -> str:

@@ -10,15 +10,21 @@ would show, and a panel changed for Kibana changes everywhere.
 Every search is bounded (client timeout and the cluster's own `timeout`), and a cluster that is
 down or refuses the search gives a panel in state `unavailable` with a sentence saying so, never
 an exception: a page must still load when Elasticsearch does not.
+
+A scope may carry the DAGs its reader may read (`readable_dags`, from Airflow's auth manager):
+task-health panels then search those DAGs' documents only, and the anomalies panel, whose rows
+all come from one DAG's runs, shows them only to a reader of that DAG (state `forbidden`).
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from include.anomaly.index import WRITER_DAG_ID
 from include.kibana.dashboards import ANOMALIES_VIEW, TASK_HEALTH_VIEW, saved_objects
 from include.kibana.queries import (
     auto_interval,
@@ -34,8 +40,8 @@ if TYPE_CHECKING:
 
 SEARCH_TIMEOUT_S = 5.0  # per panel: the page must be usable within seconds, whatever the cluster does
 # The Airflow filters each data view can apply, as its document fields. The anomalies index only
-# knows the run (its rows are the pipeline DAG's), so a DAG or task filter leaves it unfiltered,
-# and the panel says so.
+# knows the run, so a task filter leaves it unfiltered, and the panel says so; its DAG is known
+# (WRITER_DAGS): a filter on that DAG keeps every row, on another DAG none.
 FILTER_FIELDS: dict[str, dict[str, str]] = {
     TASK_HEALTH_VIEW: {
         "dag_id": "airflow.dag_id",
@@ -45,7 +51,9 @@ FILTER_FIELDS: dict[str, dict[str, str]] = {
     },
     ANOMALIES_VIEW: {"run_id": "run_id"},
 }
-State = Literal["ok", "empty", "unavailable"]
+WRITER_DAGS: dict[str, str] = {ANOMALIES_VIEW: WRITER_DAG_ID}  # data views without a DAG field
+DAG_FIELD = "dag_id"
+State = Literal["ok", "empty", "unavailable", "forbidden"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,8 @@ class Panel:
     time_field: str
     filter_fields: dict[str, str]
     attributes: dict[str, Any]
+    chart: str = "table"  # the Lens drawing: bar_stacked, line, heatmap or table (`chart_of`)
+    writer_dag: str | None = None  # the one DAG whose runs write the index, when it has no DAG field
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class Scope:
     run_id: str | None = None
     task_id: str | None = None
     map_index: int | None = None
+    readable_dags: frozenset[str] | None = None  # None: no restriction (a command, a test)
 
     def filters(self) -> dict[str, str | int]:
         named = {"dag_id": self.dag_id, "run_id": self.run_id, "task_id": self.task_id, "map_index": self.map_index}
@@ -109,9 +120,19 @@ def panels(index_prefix: str, anomalies_index: str) -> list[Panel]:
                     time_field=view["timeFieldName"],
                     filter_fields=FILTER_FIELDS[view_id],
                     attributes=attributes,
+                    chart=chart_of(attributes),
+                    writer_dag=WRITER_DAGS.get(view_id),
                 )
             )
     return found
+
+
+def chart_of(attributes: dict[str, Any]) -> str:
+    """What Kibana draws: an XY chart's series type, else the visualization itself."""
+    kind = attributes["visualizationType"]
+    if kind == "lnsXY":
+        return str(attributes["state"]["visualization"]["preferredSeriesType"])
+    return {"lnsHeatmap": "heatmap", "lnsDatatable": "table"}[kind]
 
 
 def columns(panel: Panel) -> list[str]:
@@ -142,28 +163,49 @@ def _rows(panel: Panel, response: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
-def _query_filters(panel: Panel, scope: Scope) -> tuple[list[dict[str, Any]], list[str]]:
-    terms, unfiltered = [], []
+def _query_filters(panel: Panel, scope: Scope) -> tuple[list[dict[str, Any]], list[str]] | None:
+    """The scope's filters as query clauses, and the filters the index cannot apply; None when
+    the scope leaves the panel nothing to show (its index's DAG is another than the one asked for)."""
+    terms: list[dict[str, Any]] = []
+    unfiltered: list[str] = []
     for name, value in scope.filters().items():
-        if name in panel.filter_fields:
+        if name == DAG_FIELD and panel.writer_dag is not None:
+            if value != panel.writer_dag:
+                return None
+        elif name in panel.filter_fields:
             terms.append({"term": {panel.filter_fields[name]: value}})
         else:
             unfiltered.append(name)
+    if scope.readable_dags is not None and DAG_FIELD in panel.filter_fields:
+        terms.append({"terms": {panel.filter_fields[DAG_FIELD]: sorted(scope.readable_dags)}})
     return terms, unfiltered
 
 
-def panel_data(es: Elasticsearch, panel: Panel, scope: Scope) -> PanelData:
-    """The panel's rows over `scope`; never raises for the cluster's sake (state `unavailable`)."""
+def may_read(panel: Panel, scope: Scope) -> bool:
+    """Whether the scope's reader may see the panel: a DAG-less index needs its writer DAG."""
+    return scope.readable_dags is None or panel.writer_dag is None or panel.writer_dag in scope.readable_dags
+
+
+def panel_data(es: Elasticsearch, panel: Panel, scope: Scope, timeout_s: float = SEARCH_TIMEOUT_S) -> PanelData:
+    """The panel's rows over `scope`; never raises for the cluster's sake (state `unavailable`).
+    Each of its (at most two) searches is bounded by `timeout_s`."""
     from elasticsearch import ApiError, TransportError
 
+    labels = columns(panel)
+    if not may_read(panel, scope):
+        return PanelData(
+            panel, labels, [], "forbidden", f"You may not read the DAG {panel.writer_dag}, whose runs write these rows."
+        )
+    filters = _query_filters(panel, scope)
+    if filters is None:
+        return PanelData(panel, labels, [], "empty", f"Only the DAG {panel.writer_dag} writes these rows.")
+    terms, unfiltered = filters
     # The range's own format: the anomalies' time field is a `strict_date`, which would refuse a time of day.
     bounds = {"gte": scope.start.isoformat(), "lte": scope.end.isoformat(), "format": "strict_date_optional_time"}
     time_range = {panel.time_field: bounds}
-    terms, unfiltered = _query_filters(panel, scope)
-    labels = columns(panel)
-    bounded = es.options(request_timeout=SEARCH_TIMEOUT_S)
+    bounded = es.options(request_timeout=timeout_s)
     limits: dict[str, Any] = {
-        "timeout": f"{SEARCH_TIMEOUT_S:.0f}s",
+        "timeout": f"{round(timeout_s * 1000)}ms",
         "ignore_unavailable": True,
         "allow_no_indices": True,
     }
@@ -184,6 +226,15 @@ def panel_data(es: Elasticsearch, panel: Panel, scope: Scope) -> PanelData:
     if not rows:
         return PanelData(panel, labels, [], "empty", "No documents in this time range and filter.", unfiltered)
     return PanelData(panel, labels, rows, "ok", None, unfiltered)
+
+
+def all_panel_data(
+    es: Elasticsearch, panels_: list[Panel], scope: Scope, timeout_s: float = SEARCH_TIMEOUT_S
+) -> list[PanelData]:
+    """Every panel's rows, searched at once (a page waits for its slowest panel, not their sum:
+    at most two searches of `timeout_s` each), in the panels' order."""
+    with ThreadPoolExecutor(max_workers=max(len(panels_), 1), thread_name_prefix="panel") as pool:
+        return list(pool.map(lambda panel: panel_data(es, panel, scope, timeout_s), panels_))
 
 
 def _unavailable(panel: Panel, err: Exception) -> str:

@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +29,12 @@ class LiveAirflow:
     home: Path
     env: dict[str, str]
     base: str = BASE
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. a bearer token where sign-in is on
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One REST call, its answer as it is."""
-        return requests.request(method, f"{self.base}/api/v2{path}", timeout=30, **kwargs)
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.base}/api/v2{path}", timeout=30, headers=headers, **kwargs)
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)
@@ -42,8 +44,7 @@ class LiveAirflow:
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            response = requests.get(f"{self.base}/api/v2/dags/{dag_id}", timeout=10)
-            if response.ok:
+            if self.request("GET", f"/dags/{dag_id}").ok:
                 return
             time.sleep(1)
         raise AssertionError(f"DAG {dag_id} was not parsed within {timeout}s")

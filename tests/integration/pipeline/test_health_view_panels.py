@@ -88,7 +88,27 @@ def test_anomalies_per_region_and_day_are_the_anomalous_rows(by_key, scope, pipe
                         if h["_source"]["is_anomaly"])  # fmt: skip
     assert anomalous, "the demo day has a labelled anomaly"
     assert Counter({(day[:10], region): count for day, region, count in data.rows}) == anomalous
-    assert data.unfiltered == ["dag_id"], "the anomalies index has no DAG field: the panel says it is unfiltered"
+    assert data.unfiltered == [], "the anomalies index's one DAG is the pipeline: a filter on it keeps every row"
+    other = panel_data(es, by_key["anomalies-heatmap"], Scope(scope.start, scope.end, dag_id="another_dag"))
+    assert (other.state, other.rows) == ("empty", []) and DAG_ID in (other.message or "")
+
+
+def test_a_reader_sees_only_the_dags_it_may_read(by_key, scope, documents, es) -> None:
+    """`readable_dags` (the auth manager's answer) filters every task-health panel, with no DAG
+    asked for, and hides the anomalies of a DAG the reader may not read."""
+    reader = Scope(scope.start, scope.end, readable_dags=frozenset({DAG_ID, "a_dag_without_documents"}))
+    shown: Counter[str] = Counter()
+    for _, status, count in panel_data(es, by_key["outcomes"], reader).rows:
+        shown[status] += count
+    finished = {"completed", "failed", "up_for_retry", "skipped"}
+    held = Counter(d["status"] for d in documents if d["event"] == "task_execution" and d["status"] in finished)
+    assert shown == held
+    assert panel_data(es, by_key["anomalies-heatmap"], reader).state == "ok"
+
+    stranger = Scope(scope.start, scope.end, readable_dags=frozenset({"a_dag_without_documents"}))
+    assert panel_data(es, by_key["outcomes"], stranger).state == "empty"
+    hidden = panel_data(es, by_key["anomalies-heatmap"], stranger)
+    assert (hidden.state, hidden.rows) == ("forbidden", []) and DAG_ID in (hidden.message or "")
 
 
 def test_a_time_range_or_an_index_without_documents_is_empty_not_an_error(by_key, es) -> None:

@@ -1,0 +1,98 @@
+"""The task-health page and its data, as the FastAPI app the Airflow API server mounts
+(`plugins/task_health_view_plugin.py`, at `views.PREFIX`).
+
+Airflow does not authenticate a plugin's FastAPI app (apache/airflow PR #72655), so every route
+here does, through Airflow's own auth manager: the caller's JWT (the UI's `_token` cookie, or an
+`Authorization: Bearer` header) names the user (401 without one), and the auth manager says
+which DAGs that user may read. A DAG asked for that the user may not read is a 403, as is a user
+who may read none; otherwise every panel searches only the DAGs the user may read
+(`panels.Scope.readable_dags`). The searches run here, in the API server, with the view's
+connection (`sources.view_settings`): no Elasticsearch address or credential reaches the browser.
+
+Routes: `GET /` (the page), `GET /api/panels` (the same panels as JSON). Both take `start`,
+`end` or `days`, and `dag_id`, `run_id`, `task_id`, `map_index`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import Depends, FastAPI, HTTPException, Query, status
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from include.health_view.page import BadScope, ScopeRequest, render_page, scope_of
+from include.health_view.panels import Panel, PanelData, Scope
+from include.health_view.sources import results
+
+PAGE_TIMEOUT_S = 1.5  # per search; the panels search at once, so the page answers within ~2 searches
+
+
+def asked(
+    start: str | None = None,
+    end: str | None = None,
+    days: Annotated[float | None, Query()] = None,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+    task_id: str | None = None,
+    map_index: int | None = None,
+) -> ScopeRequest:
+    return ScopeRequest(start, end, days, dag_id, run_id, task_id, map_index)
+
+
+def readable_scope(request: ScopeRequest, user: Any) -> Scope:
+    """The scope asked for, kept to the DAGs the user may read (400, 403 otherwise)."""
+    try:
+        scope = scope_of(request, datetime.now(UTC))
+    except BadScope as err:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from err
+    readable = frozenset(get_auth_manager().get_authorized_dag_ids(user=user, method="GET"))
+    if scope.dag_id is not None and scope.dag_id not in readable:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not read the DAG {scope.dag_id}")
+    if not readable:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "you may not read any DAG")
+    return Scope(**{**asdict(scope), "readable_dags": readable})
+
+
+ScopeDep = Annotated[ScopeRequest, Depends(asked)]
+
+
+def _as_json(data: PanelData) -> dict[str, Any]:
+    panel: Panel = data.panel
+    return {
+        "key": panel.key,
+        "dashboard": panel.dashboard,
+        "title": panel.title,
+        "chart": panel.chart,
+        "state": data.state,
+        "message": data.message,
+        "columns": data.columns,
+        "rows": data.rows,
+        "unfiltered": data.unfiltered,
+    }
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Task health", description=__doc__, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/", response_class=HTMLResponse)
+    def page(request: ScopeDep, user: GetUserDep) -> HTMLResponse:
+        scope = readable_scope(request, user)
+        html = render_page(results(scope, PAGE_TIMEOUT_S), scope, datetime.now(UTC), with_form=True)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/panels")
+    def panel_rows(request: ScopeDep, user: GetUserDep) -> JSONResponse:
+        scope = readable_scope(request, user)
+        body = {
+            "start": scope.start.isoformat(),
+            "end": scope.end.isoformat(),
+            "filters": scope.filters(),
+            "panels": [_as_json(d) for d in results(scope, PAGE_TIMEOUT_S)],
+        }
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    return app

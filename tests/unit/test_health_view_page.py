@@ -1,0 +1,70 @@
+"""The page as a document (`include/health_view/page.py`): the scope a user may ask for, with a
+sentence for each wrong one, and what the page says when no panel can show anything."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from include.health_view.page import BadScope, ScopeRequest, render_page, scope_of
+from include.health_view.panels import PanelData, Scope, columns, panels
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def test_the_default_scope_is_the_last_seven_days_and_filters_pass_through() -> None:
+    scope = scope_of(ScopeRequest(dag_id="d", run_id="r", task_id="t", map_index=-1), NOW)
+    assert (scope.start, scope.end) == (NOW - timedelta(days=7), NOW)
+    assert scope.filters() == {"dag_id": "d", "run_id": "r", "task_id": "t", "map_index": -1}
+
+
+def test_a_start_without_a_zone_is_utc_and_the_end_defaults_to_now() -> None:
+    scope = scope_of(ScopeRequest(start="2026-03-02T06:00"), NOW)
+    assert scope.start == datetime(2026, 3, 2, 6, tzinfo=UTC) and scope.end == NOW
+    assert scope_of(ScopeRequest(days=1.5), NOW).start == NOW - timedelta(hours=36)
+
+
+@pytest.mark.parametrize(
+    ("asked", "says"),
+    [
+        (ScopeRequest(start="yesterday"), "start must be a date or time"),
+        (ScopeRequest(start="2026-03-09", end="2026-03-01"), "must be before end"),
+        (ScopeRequest(start="2026-03-01", days=3), "either start (and end) or days"),
+        (ScopeRequest(days=0), "days must be more than 0"),
+        (ScopeRequest(start="2020-01-01"), "at most 400 days"),
+        (ScopeRequest(map_index=-2), "map_index must be -1"),
+    ],
+)
+def test_a_wrong_scope_is_a_sentence_saying_what_to_change(asked, says) -> None:
+    with pytest.raises(BadScope, match=None) as raised:
+        scope_of(asked, NOW)
+    assert says in str(raised.value)
+
+
+def _all(state: str, message: str) -> list[PanelData]:
+    return [PanelData(p, columns(p), [], state, message) for p in panels("th", "anomalies")]  # type: ignore[arg-type]
+
+
+def test_a_cluster_that_is_down_is_said_once_above_the_panels() -> None:
+    scope = Scope(NOW - timedelta(days=1), NOW)
+    html = render_page(_all("unavailable", "Elasticsearch is not reachable (ConnectionError)."), scope, NOW,
+                       with_form=True)  # fmt: skip
+    assert 'class="banner down" role="alert">Elasticsearch is not reachable (ConnectionError).' in html
+    assert html.count('data-state="unavailable"') == len(panels("th", "anomalies"))
+
+
+def test_no_documents_in_range_is_said_and_the_form_keeps_the_filters() -> None:
+    scope = Scope(NOW - timedelta(days=1), NOW, dag_id="hourly_anomaly_detection", map_index=3)
+    html = render_page(_all("empty", "No documents in this time range and filter."), scope, NOW, with_form=True)
+    assert "No task-health documents in this time range and filter." in html
+    assert '<input type="hidden" name="dag_id" value="hourly_anomaly_detection">' in html
+    assert '<input type="hidden" name="map_index" value="3">' in html
+    assert 'name="start" value="2026-03-09T12:00"' in html
+
+
+def test_the_report_has_no_form_and_names_neither_the_readable_dags_nor_a_server() -> None:
+    scope = Scope(NOW - timedelta(days=1), NOW, readable_dags=frozenset({"secret_dag"}))
+    html = render_page(_all("empty", "none"), scope, NOW, with_form=False)
+    assert "<form" not in html and "secret_dag" not in html and "http" not in html
+    assert "every DAG you may read" in html
