@@ -36,7 +36,7 @@ python -m include.anomaly.evaluation --start "$(date -u -d "$end - 14 days" +%F)
   | grep -v '^{'
 
 sleep 1  # the indices refresh every second
-report=$(python -m include.health_view.report --days 1)
+report=$(python -m include.health_view.report --days 15)  # the processed days too (the anomalies panel)
 count() { curl -fsS "http://127.0.0.1:$ES_PORT/$1/_count" | python -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
 cat <<TXT
 

@@ -26,6 +26,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="airflow-anomaly-tests-"))
 SESSION_INDEX_PREFIX = f"th-session-{uuid.uuid4().hex[:10]}"
+# What tests leave for people to look at (the browser tests' screenshots): kept after the session.
+ARTIFACTS_DIR = Path(
+    os.environ.get("TESTS_ARTIFACTS_DIR", Path(tempfile.gettempdir()) / "airflow-anomaly-test-artifacts")
+)
 
 os.environ.update(
     {

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import Depends, FastAPI, HTTPException, Query, status
+from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from include.health_view.page import BadScope, ScopeRequest, render_page, scope_of
@@ -34,13 +34,31 @@ PAGE_TIMEOUT_S = 1.5  # per search; the panels search at once, so the page answe
 def asked(
     start: str | None = None,
     end: str | None = None,
-    days: Annotated[float | None, Query()] = None,
+    days: str | None = None,
     dag_id: str | None = None,
     run_id: str | None = None,
     task_id: str | None = None,
-    map_index: int | None = None,
+    map_index: str | None = None,
 ) -> ScopeRequest:
-    return ScopeRequest(start, end, days, dag_id, run_id, task_id, map_index)
+    """The query parameters, numbers read here so that a wrong one is a sentence (400), and a
+    placeholder the UI left unfilled (`{MAP_INDEX}` on an unmapped task's page) means no filter."""
+    return ScopeRequest(start, end, _number(days, "days", float), dag_id, run_id, task_id, _map_index(map_index))
+
+
+def _number(text: str | None, name: str, kind: type[float] | type[int]) -> Any:
+    if text is None or not text.strip():
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{name} must be a number, not {text!r}") from None
+
+
+def _map_index(text: str | None) -> int | None:
+    if text is not None and text.startswith("{") and text.endswith("}"):
+        return None
+    value: int | None = _number(text, "map_index", int)
+    return value
 
 
 def readable_scope(request: ScopeRequest, user: Any) -> Scope:

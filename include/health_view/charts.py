@@ -11,15 +11,19 @@ One drawing per Lens visualization of the dashboards: `bar_stacked` (x, split, c
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from html import escape
 from typing import Any
 
 from include.health_view.panels import PanelData
+from include.kibana.dashboards import BYTE_FIELDS
+from include.kibana.queries import only_layer
 
 WIDTH, HEIGHT = 640, 220
 MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 56, 44, 8
+X_LABEL_WIDTH = 72  # pixels a day (2026-03-02) takes at the ticks' font size, with a gap
 PALETTE = ("#1f77b4", "#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf")
 # Statuses keep one colour whatever else is in range: red for failures, as in Kibana's panels.
 STATUS_COLOURS = {"completed": "#2ca02c", "failed": "#d62728", "up_for_retry": "#ff7f0e", "skipped": "#7f7f7f"}
@@ -41,6 +45,31 @@ def label(value: Any) -> str:
     return text
 
 
+def short(value: float, as_bytes: bool = False) -> str:
+    """A value on an axis or in a tooltip: thousands, millions (or KiB, MiB, ... of bytes)."""
+    return _bytes(value) if as_bytes else _si(value)
+
+
+def _si(value: float) -> str:
+    for at_least, size, suffix in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if abs(value) >= at_least:
+            return f"{value / size:.3g}{suffix}"
+    return str(int(value)) if value.is_integer() else f"{value:.3g}"
+
+
+def _bytes(value: float) -> str:
+    for size, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(value) >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def byte_columns(data: PanelData) -> set[str]:
+    """The panel's columns (labels) over a field drawn as bytes."""
+    columns = only_layer(data.panel.attributes)["columns"].values()
+    return {c["label"] for c in columns if c.get("sourceField") in BYTE_FIELDS}
+
+
 def _attrs(x: Any, series: str, value: Any) -> str:
     return f'data-x="{escape(str(x))}" data-series="{escape(series)}" data-value="{escape(str(value))}"'
 
@@ -58,10 +87,10 @@ def _legend(colours: dict[str, str]) -> str:
     return f'<ul class="legend">{items}</ul>'
 
 
-def _axes(top: float, x_labels: list[tuple[float, str]]) -> str:
-    """The value axis (0 and the top value) and the x labels (at most ~8 shown)."""
+def _axes(top: float, x_labels: list[tuple[float, str]], in_bytes: bool = False) -> str:
+    """The value axis (0 and the top value) and as many x labels as fit side by side."""
     base = HEIGHT - MARGIN_BOTTOM
-    step = max(1, len(x_labels) // 8)
+    step = max(1, math.ceil(len(x_labels) * X_LABEL_WIDTH / (WIDTH - MARGIN_LEFT)))
     ticks = "".join(
         f'<text x="{x:.1f}" y="{base + 16}" class="tick" text-anchor="middle">{escape(text)}</text>'
         for i, (x, text) in enumerate(x_labels)
@@ -70,7 +99,8 @@ def _axes(top: float, x_labels: list[tuple[float, str]]) -> str:
     return (
         f'<line x1="{MARGIN_LEFT}" y1="{base}" x2="{WIDTH}" y2="{base}" class="axis"/>'
         f'<text x="{MARGIN_LEFT - 6}" y="{base}" class="tick" text-anchor="end">0</text>'
-        f'<text x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + 10}" class="tick" text-anchor="end">{escape(label(top))}</text>'
+        f'<text x="{MARGIN_LEFT - 6}" y="{MARGIN_TOP + 10}" class="tick" text-anchor="end">'
+        f"{escape(short(top, in_bytes))}</text>"
         f"{ticks}"
     )
 
@@ -118,6 +148,8 @@ def lines(data: PanelData) -> str:
     rows = sorted(data.rows, key=lambda row: str(row[0]))
     values = [float(v) for row in rows for v in row[1:] if v is not None]
     top = max(values, default=0.0)
+    as_bytes = byte_columns(data)
+    in_bytes = bool(as_bytes & set(names))
     per_unit = _scale(top)
     slot = (WIDTH - MARGIN_LEFT) / max(len(rows), 1)
     shapes = []
@@ -137,11 +169,12 @@ def lines(data: PanelData) -> str:
             shapes.append(f'<polyline points="{path}" fill="none" stroke="{colours[name]}" stroke-width="2"/>')
         shapes.extend(
             f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colours[name]}" {_attrs(key, name, value)}>'
-            f"<title>{escape(label(key))} · {escape(name)}: {escape(label(value))}</title></circle>"
+            f"<title>{escape(label(key))} · {escape(name)}: {escape(short(float(value), name in as_bytes))}</title>"
+            "</circle>"
             for x, y, key, value in points
         )
     x_labels = [(MARGIN_LEFT + (i + 0.5) * slot, label(row[0])) for i, row in enumerate(rows)]
-    return _svg(_axes(top, x_labels) + "".join(shapes), data.panel.title) + _legend(colours)
+    return _svg(_axes(top, x_labels, in_bytes) + "".join(shapes), data.panel.title) + _legend(colours)
 
 
 def heatmap(data: PanelData) -> str:

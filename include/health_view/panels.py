@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from include.anomaly.index import WRITER_DAG_ID
 from include.kibana.dashboards import ANOMALIES_VIEW, TASK_HEALTH_VIEW, saved_objects
 from include.kibana.queries import (
+    auto_date_interval,
     auto_interval,
     bucket_paths,
     histogram_field,
@@ -218,7 +219,8 @@ def panel_data(es: Elasticsearch, panel: Panel, scope: Scope, timeout_s: float =
             found = bounded.search(index=panel.index, size=0, query=query, aggs=stats_aggs, **limits).body
             stats = found.get("aggregations", {"range": {}})["range"]  # no index yet: no aggregations
             interval = auto_interval(stats.get("min"), stats.get("max"))
-        body = {**panel_search(panel.attributes, interval, time_range), "query": query}
+        auto_date = auto_date_interval(scope.end - scope.start)
+        body = {**panel_search(panel.attributes, interval, time_range, auto_date), "query": query}
         response = bounded.search(index=panel.index, **body, **limits).body
     except (ApiError, TransportError) as err:
         return PanelData(panel, labels, [], "unavailable", _unavailable(panel, err), unfiltered)

@@ -16,6 +16,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from include.airflow_compat import read_connections_from_metadata_db
 from include.health_view.page import BadScope, ScopeRequest, render_page, scope_of
 from include.health_view.sources import results
 from include.state import state_dir
@@ -36,6 +37,7 @@ def write_report(asked: ScopeRequest, out: Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    read_connections_from_metadata_db()  # like the API server: `elasticsearch_default` from the metadata DB
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--start")
     parser.add_argument("--end")

@@ -25,6 +25,7 @@ from include.kibana.lens import (
 )
 
 TASK_HEALTH_VIEW = "airflow-anomaly-data-task-health"
+BYTE_FIELDS = ("process.memory_rss_bytes",)  # shown as bytes (KiB, MiB, ...) wherever they are drawn
 ANOMALIES_VIEW = "airflow-anomaly-data-anomalies"
 TASK_LOGS_VIEW = "airflow-anomaly-data-task-logs"
 GRID_COLUMNS = 48
@@ -258,7 +259,7 @@ def data_views(index_prefix: str, anomalies_index: str, task_logs_index: str) ->
                 "title": f"{index_prefix}-*",
                 "name": "Task health",
                 "timeFieldName": "@timestamp",
-                "fieldFormatMap": json.dumps({"process.memory_rss_bytes": {"id": "bytes"}}),
+                "fieldFormatMap": json.dumps({name: {"id": "bytes"} for name in BYTE_FIELDS}),
             },
             [],
         ),

@@ -4,7 +4,8 @@ column order), its metrics inside the innermost bucket.
 
 The dashboard's time range applies to the data view's time field only (day histograms over
 another date field set `ignoreTimeRange`, so nothing filters them). Approximations, stated: an
-"auto" date interval becomes one day and an automatic numeric histogram 20 bars.
+"auto" date interval becomes one day (or, given the time range's span, the first of Kibana's
+round intervals that keeps it to DATE_BARS bars) and an automatic numeric histogram 20 bars.
 
 Panels use a small KQL subset — `field: value`, `field: (a or b)`, `not …`, joined by `and` —
 which `kql_to_query` translates exactly and refuses otherwise (the validator runs it on every
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any, TypeAlias
 
 from include.kibana.lens import RECORDS
@@ -24,6 +26,14 @@ VALUE = r'"[^"]*"|true|false|-?\d+(?:\.\d+)?'
 GROUP = re.compile(rf"^\(\s*(?P<values>(?:{VALUE})(?:\s+or\s+(?:{VALUE}))*)\s*\)$")
 METRIC_AGGS = {"average": "avg", "sum": "sum", "min": "min", "max": "max", "unique_count": "cardinality"}
 AUTO_DATE_INTERVAL = "1d"
+DATE_BARS = 60
+# Round intervals, shortest first: (ES interval, whether it is a calendar one, its length).
+ROUND_INTERVALS = [
+    ("1m", True, timedelta(minutes=1)), ("5m", False, timedelta(minutes=5)), ("10m", False, timedelta(minutes=10)),
+    ("30m", False, timedelta(minutes=30)), ("1h", True, timedelta(hours=1)), ("3h", False, timedelta(hours=3)),
+    ("12h", False, timedelta(hours=12)), ("1d", True, timedelta(days=1)), ("1w", True, timedelta(weeks=1)),
+    ("1M", True, timedelta(days=30)), ("1y", True, timedelta(days=365)),
+]  # fmt: skip
 HISTOGRAM_BARS = 20
 Value: TypeAlias = str | bool | int | float  # a KQL value in the subset (VALUE)
 
@@ -84,14 +94,26 @@ def _metric_agg(column: dict[str, Any]) -> dict[str, Any] | None:
     raise ValueError(f"no aggregation for Lens operation {operation!r}")
 
 
+def auto_date_interval(span: timedelta) -> dict[str, str]:
+    """The date histogram interval of an "auto" column over a time range of `span`: the
+    shortest round interval that keeps it to DATE_BARS bars, as Kibana picks one."""
+    for interval, calendar, length in ROUND_INTERVALS:
+        if span / length <= DATE_BARS:
+            return {"calendar_interval" if calendar else "fixed_interval": interval}
+    return {"calendar_interval": ROUND_INTERVALS[-1][0]}
+
+
 def _bucket_agg(
-    column: dict[str, Any], metric_names: dict[str, str], histogram_interval: float | None
+    column: dict[str, Any],
+    metric_names: dict[str, str],
+    histogram_interval: float | None,
+    auto_date: dict[str, str],
 ) -> dict[str, Any]:
     operation, field, params = column["operationType"], column["sourceField"], column["params"]
     if operation == "date_histogram":
         interval = params.get("interval", "auto")
-        calendar_interval = AUTO_DATE_INTERVAL if interval == "auto" else interval
-        return {"date_histogram": {"field": field, "calendar_interval": calendar_interval}}
+        chosen = auto_date if interval == "auto" else {"calendar_interval": interval}
+        return {"date_histogram": {"field": field, **chosen}}
     if operation == "terms":
         agg: dict[str, Any] = {"field": field, "size": params["size"]}
         order = params.get("orderBy", {})
@@ -113,10 +135,14 @@ def only_layer(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 def panel_search(
-    attributes: dict[str, Any], histogram_interval: float | None = None, time_range: dict[str, Any] | None = None
+    attributes: dict[str, Any],
+    histogram_interval: float | None = None,
+    time_range: dict[str, Any] | None = None,
+    auto_date: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The search body (query + aggs) for one Lens panel's single layer; `time_range`
-    ({field: {"gte": …, "lte": …}}) is the dashboard's time filter on the data view's time field."""
+    ({field: {"gte": …, "lte": …}}) is the dashboard's time filter on the data view's time field;
+    `auto_date` the interval of "auto" date columns (`auto_date_interval`; default one day)."""
     layer = only_layer(attributes)
     columns = [(cid, layer["columns"][cid]) for cid in layer["columnOrder"]]
     metrics = {cid: _metric_agg(c) for cid, c in columns if not c["isBucketed"]}
@@ -124,7 +150,9 @@ def panel_search(
     orderable = {cid: cid for cid, agg in metric_aggs.items() if next(iter(agg)) in METRIC_AGGS.values()}
     aggs = metric_aggs
     for cid, column in reversed([(cid, c) for cid, c in columns if c["isBucketed"]]):
-        bucket = _bucket_agg(column, orderable, histogram_interval)
+        bucket = _bucket_agg(
+            column, orderable, histogram_interval, auto_date or {"calendar_interval": AUTO_DATE_INTERVAL}
+        )
         order_by = column["params"].get("orderBy", {}).get("columnId")
         if order_by in orderable:  # ES orders by a direct sub-aggregation only
             aggs = {**aggs, order_by: metric_aggs[order_by]}

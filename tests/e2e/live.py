@@ -100,23 +100,40 @@ def healthy(base: str) -> bool:
 def standalone(env: dict[str, str], base: str) -> Iterator[LiveAirflow]:
     """`airflow standalone` in env's AIRFLOW_HOME (its output in standalone.log there), once
     healthy (at most 180 s); stopped with its whole process group."""
+    with _serving(["airflow", "standalone"], env, base) as live:
+        yield live
+
+
+# What `airflow standalone` runs, as one process group, without the SimpleAuthManager and the
+# LocalExecutor it forces on every deployment.
+COMPONENTS = "airflow scheduler & airflow dag-processor & airflow triggerer & airflow api-server & wait"
+
+
+@contextlib.contextmanager
+def components(env: dict[str, str], base: str) -> Iterator[LiveAirflow]:
+    """Airflow's components as separate commands (env's auth manager and executor kept), after
+    a migration of env's metadata DB; their output in standalone.log, as `standalone`'s."""
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    migrated = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=600)
+    assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
+    with _serving(["bash", "-c", COMPONENTS], env, base) as live:
+        yield live
+
+
+@contextlib.contextmanager
+def _serving(command: list[str], env: dict[str, str], base: str) -> Iterator[LiveAirflow]:
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "standalone.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            ["airflow", "standalone"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
     try:
         deadline = time.monotonic() + 180
         while not healthy(base):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"airflow standalone did not become healthy:\n{log_path.read_text()[-4000:]}")
+                raise AssertionError(f"{' '.join(command)} did not become healthy:\n{log_path.read_text()[-4000:]}")
             time.sleep(2)
         yield LiveAirflow(home, env, base)
     finally:

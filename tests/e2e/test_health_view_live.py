@@ -1,14 +1,15 @@
 """The "Task health" page in a real browser (Debian's Chromium, headless, driven by Playwright),
-against a live Airflow with sign-in on: a standalone of its own (the session's live Airflow lets
-everyone in as admin), whose auth manager keeps some users to some DAGs
+against a live Airflow with sign-in on: scheduler, DAG processor, triggerer and API server of
+its own (the session's live Airflow lets everyone in as admin, and `airflow standalone` forces
+its own auth manager), whose auth manager keeps some users to some DAGs
 (tests/e2e/dag_scoped_auth.py), after one real pipeline run there.
 
 What is proven: the page and its API answer 401 to an anonymous request and 403 to a user who
 may not read the DAG; each panel draws exactly the rows its API gives, and those rows are the
 documents' own figures; the page opens from the navigation and from a task instance (filtered to
 it); the time range changes what it shows; no Elasticsearch address or credential reaches the
-browser. Screenshots go to the session's `screenshots/` directory (kept with
-TESTS_KEEP_FAILED_SESSION=1 when a test fails).
+browser. Screenshots go to `$TESTS_ARTIFACTS_DIR/screenshots` (default
+/tmp/airflow-anomaly-test-artifacts), kept after the session.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from typing import Any
 import pytest
 import requests
 
-from include.anomaly.demo_data import DemoConfig, region_names, write_days
+from include.anomaly.demo_data import DemoConfig, write_days
 from include.health_view.charts import label
-from tests.e2e.live import LiveAirflow, install_templates, postgres, standalone
+from tests.e2e.live import LiveAirflow, components, install_templates, postgres
 from tests.health_view import expected_values
-from tests.session import SESSION_DIR
+from tests.integration.pipeline.scenario import DAY, REGIONS  # a demo day with a labelled anomaly
+from tests.session import ARTIFACTS_DIR, SESSION_DIR
 
 pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
 from playwright.sync_api import Browser, FrameLocator, Page, sync_playwright
@@ -41,11 +43,10 @@ PORT = int(os.environ.get("AIRFLOW_VIEW_PORT", "8821"))
 BASE = f"http://localhost:{PORT}"
 VIEW_PREFIX = f"th-view-{uuid.uuid4().hex[:10]}"
 DAG_ID = "hourly_anomaly_detection"
-DAY = date(2026, 3, 9)
 # admin reads everything; reader only the pipeline; stranger no DAG at all.
 ROLES = {"admin": "admin", "reader": "viewer", "stranger": "viewer"}
 ACCESS = {"reader": [DAG_ID], "stranger": []}
-SCREENSHOTS = SESSION_DIR / "screenshots"
+SCREENSHOTS = ARTIFACTS_DIR / "screenshots"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
 
@@ -84,9 +85,9 @@ def view_airflow(live_airflow_env, secured_node, passwords) -> Iterator[LiveAirf
         "TASK_HEALTH_VIEW_CONN_ID": "elasticsearch_view",
     }
     install_templates(env, secured_node.connection_json("admin"))
-    write_days(home / "data", DAY - timedelta(days=30), DAY, region_names(4), DemoConfig())
+    write_days(home / "data", DAY - timedelta(days=40), DAY + timedelta(days=1), REGIONS, DemoConfig())
     try:
-        with standalone(env, BASE) as live:
+        with components(env, BASE) as live:
             live.headers = {"Authorization": f"Bearer {token('admin', passwords)}"}
             live.api("POST", "/pools", json={"name": "model_registry", "slots": 1, "include_deferred": False})
             yield live
@@ -102,7 +103,7 @@ def token(user: str, passwords: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def pipeline_run(view_airflow) -> str:
-    run_id = view_airflow.trigger(DAG_ID, conf={"date": DAY.isoformat(), "shard_size": 2})
+    run_id = view_airflow.trigger(DAG_ID, conf={"date": DAY.isoformat(), "shard_size": 3})
     assert view_airflow.wait_for_run(DAG_ID, run_id, timeout=300) == "success"
     return run_id
 
@@ -171,8 +172,9 @@ def test_anonymous_and_unauthorised_callers_get_401_and_403(view_airflow, passwo
         reader = {"Authorization": f"Bearer {token('reader', passwords)}"}
         other_dag = requests.get(f"{BASE}{path}", params={"dag_id": "stack_check"}, headers=reader, timeout=30)
         assert other_dag.status_code == 403 and "stack_check" in other_dag.text, path
-        bad_range = requests.get(f"{BASE}{path}", params={"days": "0"}, headers=reader, timeout=30)
-        assert bad_range.status_code == 400 and "days must be more than 0" in bad_range.text, path
+        for params, says in (({"days": "0"}, "days must be more than 0"), ({"map_index": "x"}, "map_index must be")):
+            wrong = requests.get(f"{BASE}{path}", params=params, headers=reader, timeout=30)
+            assert wrong.status_code == 400 and says in wrong.text, (path, params)
 
 
 def test_the_api_rows_are_the_documents_figures(view_airflow, passwords, documents, pipeline_run, secured_node):
@@ -210,14 +212,11 @@ def test_the_page_from_the_navigation_draws_what_the_api_gives(signed_in, passwo
             cells = view.locator(f"[data-panel='{panel['key']}'] tbody tr td:first-child").all_inner_texts()
             assert cells == [label(row[0]) for row in panel["rows"]], panel["key"]
         else:
-            assert drawn(view, panel["key"]) == expected_values(panel["chart"], panel["columns"], panel["rows"]), panel[
-                "key"
-            ]
-    assert {p["key"] for p in body["panels"] if p["state"] == "ok"} >= {
-        "outcomes",
-        "response-times",
-        "anomalies-heatmap",
-    }
+            want = expected_values(panel["chart"], panel["columns"], panel["rows"])
+            assert drawn(view, panel["key"]) == want, panel["key"]
+    # The anomalies panel is over processed days (DAY, weeks ago): not in the default range.
+    shown = {p["key"] for p in body["panels"] if p["state"] == "ok"}
+    assert shown >= {"outcomes", "response-times", "latest-failures"}, shown
     html = view.locator("body").inner_html()
     assert "9200" not in html and "password" not in html.lower()
 
@@ -225,7 +224,7 @@ def test_the_page_from_the_navigation_draws_what_the_api_gives(signed_in, passwo
 def test_the_page_from_a_task_instance_shows_that_try(signed_in, passwords, pipeline_run) -> None:
     page = signed_in
     page.goto(f"{BASE}/dags/{DAG_ID}/runs/{pipeline_run}/tasks/persist")
-    page.get_by_role("tab", name="Task health").click()
+    page.get_by_role("link", name="Task health", exact=True).click()  # the task instance's tab
     view = page.frame_locator("iframe")
     view.locator("[data-panel='outcomes']").wait_for(timeout=30_000)
     shot(page, "task-health-task-instance")
@@ -238,10 +237,11 @@ def test_the_page_from_a_task_instance_shows_that_try(signed_in, passwords, pipe
     assert {series for _, series, _ in response_times} == {"persist"}
 
 
-def test_changing_the_time_range_changes_what_is_shown(signed_in) -> None:
+def test_changing_the_time_range_changes_what_is_shown(signed_in, passwords) -> None:
     page = signed_in
     page.goto(f"{BASE}/task-health/?dag_id={DAG_ID}")
     assert drawn(page, "outcomes"), "the run is in the default range"
+    assert page.locator("[data-panel='anomalies-heatmap']").get_attribute("data-state") == "empty", "DAY is older"
     page.fill("input[name=start]", "2001-01-01T00:00")
     page.fill("input[name=end]", "2001-01-02T00:00")
     page.click("form.range button[type=submit]")
@@ -249,7 +249,16 @@ def test_changing_the_time_range_changes_what_is_shown(signed_in) -> None:
     assert page.locator(".banner").inner_text() == "No task-health documents in this time range and filter."
     assert page.locator("[data-panel='outcomes']").get_attribute("data-state") == "empty"
     assert page.locator(".chip").all_inner_texts() == [f"DAG: {DAG_ID}\u00d7"], "the filter is kept"
+    start = (DAY - timedelta(days=1)).isoformat()
+    page.fill("input[name=start]", f"{start}T00:00")
+    page.fill("input[name=end]", f"{date.today() + timedelta(days=1)}T00:00")
+    page.click("form.range button[type=submit]")
+    page.wait_for_url(lambda url: f"start={start}" in url)
+    shot(page, "task-health-range")
+    body = panels_json(token("admin", passwords), dag_id=DAG_ID, start=start, end=f"{date.today() + timedelta(days=1)}")
+    heatmap = next(p for p in body["panels"] if p["key"] == "anomalies-heatmap")
+    assert heatmap["state"] == "ok", "the processed day is in this range"
+    assert drawn(page, "anomalies-heatmap") == expected_values("heatmap", heatmap["columns"], heatmap["rows"])
     page.get_by_role("link", name="7 days").click()
     page.wait_for_url(lambda url: "days=7" in url)
     assert drawn(page, "outcomes")
-    shot(page, "task-health-range")

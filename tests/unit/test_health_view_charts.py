@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from include.health_view.charts import DRAWINGS, HEIGHT, MARGIN_BOTTOM, MARGIN_TOP, label, panel_html
+from include.health_view.charts import DRAWINGS, HEIGHT, MARGIN_BOTTOM, MARGIN_TOP, label, panel_html, short
 from include.health_view.panels import Panel, PanelData, columns, panels
 
 
@@ -106,3 +106,13 @@ def test_labels_read_as_days_times_and_short_numbers() -> None:
 
 def test_every_panel_of_the_dashboards_has_a_drawing(by_key) -> None:
     assert {panel.chart for panel in by_key.values()} <= set(DRAWINGS)
+
+
+def test_axis_values_are_short_and_byte_counts_read_as_bytes(by_key) -> None:
+    """A long number on the value axis would be cut at the chart's edge: it is shortened, and
+    the peak-memory panel's bytes read as MiB (its data view formats the field as bytes)."""
+    html = panel_html(data(by_key["process-memory"], [["2026-03-02T06:00:00.000Z", 443_953_152.0]]))
+    found = Elements(html)
+    assert "423.4 MiB" in found.text
+    assert [p["data-value"] for p in found.valued("circle")] == ["443953152.0"], "the exact value stays in the DOM"
+    assert short(12_345.0) == "12.3k" and short(4.5) == "4.5" and short(2_000_000_000.0) == "2G"

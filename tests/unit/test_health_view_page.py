@@ -68,3 +68,28 @@ def test_the_report_has_no_form_and_names_neither_the_readable_dags_nor_a_server
     html = render_page(_all("empty", "none"), scope, NOW, with_form=False)
     assert "<form" not in html and "secret_dag" not in html and "http" not in html
     assert "every DAG you may read" in html
+
+
+def test_a_cluster_that_never_answers_still_gives_the_page_within_the_bound() -> None:
+    """A node that takes the connection and says nothing (the slow way to be down): every panel
+    searches at once, each bounded, so the page is there within two searches' bound."""
+    import socket
+    import time
+
+    from elasticsearch import Elasticsearch
+
+    from include.health_view.api import PAGE_TIMEOUT_S
+    from include.health_view.panels import all_panel_data
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        es = Elasticsearch(f"http://127.0.0.1:{silent.getsockname()[1]}", max_retries=0)
+        scope = Scope(NOW - timedelta(days=1), NOW)
+        started = time.monotonic()
+        results = all_panel_data(es, panels("th", "anomalies"), scope, PAGE_TIMEOUT_S)
+        elapsed = time.monotonic() - started
+    assert elapsed < 2 * PAGE_TIMEOUT_S + 1.0, elapsed
+    assert {r.state for r in results} == {"unavailable"}
+    html = render_page(results, scope, NOW, with_form=True)
+    assert "Elasticsearch is not reachable (ConnectionTimeout)" in html and "Traceback" not in html
