@@ -3,10 +3,12 @@
 
 Airflow does not authenticate a plugin's FastAPI app (apache/airflow PR #72655), so every route
 here does, through Airflow's own auth manager: the caller's JWT (the UI's `_token` cookie, or an
-`Authorization: Bearer` header) names the user (401 without one), and the auth manager says
-which DAGs that user may read. A DAG asked for that the user may not read is a 403, as is a user
-who may read none; otherwise every panel searches only the DAGs the user may read
-(`panels.Scope.readable_dags`). The searches run here, in the API server, with the view's
+`Authorization: Bearer` header) names the user (401 without one, before any parameter is read),
+and the auth manager says which DAGs that user may read, with their task instances (what the
+documents describe; Airflow's own task-instance pages ask the same). A DAG asked for that the
+user may not read is a 403, as is a user who may read none; otherwise every panel searches only
+the DAGs the user may read (`panels.Scope.readable_dags`). The page runs no script and may load
+nothing (Content-Security-Policy). The searches run here, in the API server, with the view's
 connection (`sources.view_settings`): no Elasticsearch address or credential reaches the browser.
 
 Routes: `GET /` (the page), `GET /api/panels` (the same panels as JSON). Both take `start`,
@@ -31,7 +33,16 @@ from include.health_view.sources import results
 PAGE_TIMEOUT_S = 1.5  # per search; the panels search at once, so the page answers within ~2 searches
 
 
+UNFILLED_MAP_INDEX = "{MAP_INDEX}"  # what the UI leaves in an unmapped task instance's link
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'self'",
+}
+
+
 def asked(
+    user: GetUserDep,
     start: str | None = None,
     end: str | None = None,
     days: str | None = None,
@@ -39,13 +50,14 @@ def asked(
     run_id: str | None = None,
     task_id: str | None = None,
     map_index: str | None = None,
-) -> ScopeRequest:
-    """The query parameters, numbers read here so that a wrong one is a sentence (400), and a
-    placeholder the UI left unfilled (`{MAP_INDEX}` on an unmapped task's page) means no filter."""
-    return ScopeRequest(start, end, _number(days, "days", float), dag_id, run_id, task_id, _map_index(map_index))
+) -> tuple[ScopeRequest, Any]:
+    """The caller (401 first) and the query parameters, numbers read here so that a wrong one is
+    a sentence (400); `{MAP_INDEX}` left unfilled by the UI means no map-index filter."""
+    index = None if map_index == UNFILLED_MAP_INDEX else parsed_number(map_index, "map_index", int)
+    return ScopeRequest(start, end, parsed_number(days, "days", float), dag_id, run_id, task_id, index), user
 
 
-def _number(text: str | None, name: str, kind: type[float] | type[int]) -> Any:
+def parsed_number(text: str | None, name: str, kind: type[float] | type[int]) -> Any:
     if text is None or not text.strip():
         return None
     try:
@@ -54,20 +66,26 @@ def _number(text: str | None, name: str, kind: type[float] | type[int]) -> Any:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{name} must be a number, not {text!r}") from None
 
 
-def _map_index(text: str | None) -> int | None:
-    if text is not None and text.startswith("{") and text.endswith("}"):
-        return None
-    value: int | None = _number(text, "map_index", int)
-    return value
+def readable_dags(auth_manager: Any, user: Any) -> frozenset[str]:
+    """The DAGs whose task instances the user may read (the documents are about those)."""
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    return frozenset(
+        dag_id
+        for dag_id in auth_manager.get_authorized_dag_ids(user=user, method="GET")
+        if auth_manager.is_authorized_dag(
+            method="GET", access_entity=DagAccessEntity.TASK_INSTANCE, details=DagDetails(id=dag_id), user=user
+        )
+    )
 
 
-def readable_scope(request: ScopeRequest, user: Any) -> Scope:
+def readable_scope(request: ScopeRequest, user: Any, auth_manager: Any) -> Scope:
     """The scope asked for, kept to the DAGs the user may read (400, 403 otherwise)."""
     try:
         scope = scope_of(request, datetime.now(UTC))
     except BadScope as err:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from err
-    readable = frozenset(get_auth_manager().get_authorized_dag_ids(user=user, method="GET"))
+    readable = readable_dags(auth_manager, user)
     if scope.dag_id is not None and scope.dag_id not in readable:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not read the DAG {scope.dag_id}")
     if not readable:
@@ -75,7 +93,7 @@ def readable_scope(request: ScopeRequest, user: Any) -> Scope:
     return Scope(**{**asdict(scope), "readable_dags": readable})
 
 
-ScopeDep = Annotated[ScopeRequest, Depends(asked)]
+AskedDep = Annotated[tuple[ScopeRequest, Any], Depends(asked)]
 
 
 def _as_json(data: PanelData) -> dict[str, Any]:
@@ -97,20 +115,20 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Task health", description=__doc__, docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/", response_class=HTMLResponse)
-    def page(request: ScopeDep, user: GetUserDep) -> HTMLResponse:
-        scope = readable_scope(request, user)
+    def page(asked_by: AskedDep) -> HTMLResponse:
+        scope = readable_scope(*asked_by, get_auth_manager())
         html = render_page(results(scope, PAGE_TIMEOUT_S), scope, datetime.now(UTC), with_form=True)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(html, headers=SECURITY_HEADERS)
 
     @app.get("/api/panels")
-    def panel_rows(request: ScopeDep, user: GetUserDep) -> JSONResponse:
-        scope = readable_scope(request, user)
+    def panel_rows(asked_by: AskedDep) -> JSONResponse:
+        scope = readable_scope(*asked_by, get_auth_manager())
         body = {
             "start": scope.start.isoformat(),
             "end": scope.end.isoformat(),
             "filters": scope.filters(),
             "panels": [_as_json(d) for d in results(scope, PAGE_TIMEOUT_S)],
         }
-        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+        return JSONResponse(body, headers=SECURITY_HEADERS)
 
     return app

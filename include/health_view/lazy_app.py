@@ -13,7 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-Scope = MutableMapping[str, Any]
+AsgiScope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
@@ -23,15 +23,15 @@ class LazyAsgiApp:
 
     def __init__(self, factory: str) -> None:
         self.factory = factory
-        self._app: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
+        self._app: Callable[[AsgiScope, Receive, Send], Awaitable[None]] | None = None
         self._lock = threading.Lock()
 
-    def app(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    def app(self) -> Callable[[AsgiScope, Receive, Send], Awaitable[None]]:
         with self._lock:
             if self._app is None:
                 module, _, name = self.factory.partition(":")
                 self._app = getattr(importlib.import_module(module), name)()
             return self._app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         await self.app()(scope, receive, send)

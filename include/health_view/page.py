@@ -8,7 +8,8 @@ value is wrong (the API answers it as a 400).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
@@ -39,6 +40,9 @@ td,th{border:1px solid #d0d7de;padding:3px 6px;text-align:left}.heatmap td{text-
 """
 
 
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 class BadScope(ValueError):
     """A time range or filter a user got wrong; the message says what to change."""
 
@@ -56,18 +60,23 @@ class ScopeRequest:
     map_index: int | None = None
 
 
-def _instant(text: str, name: str) -> datetime:
+def _instant(text: str, name: str, *, day_end: bool = False) -> datetime:
+    """A time (UTC unless it says otherwise); a date alone is its midnight, or with `day_end` the
+    next one, so that `--end 2026-03-31` keeps the 31st (panels search up to, not including, the end)."""
+    text = text.strip()
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as err:
         raise BadScope(f"{name} must be a date or time like 2026-03-02 or 2026-03-02T06:00, not {text!r}") from err
+    if day_end and DATE_ONLY.match(text):
+        value += timedelta(days=1)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def scope_of(asked: ScopeRequest, now: datetime) -> Scope:
-    """The scope asked for: `start`/`end` (UTC unless they say otherwise; `end` defaults to now),
-    else the last `days` days (DEFAULT_DAYS)."""
-    end = _instant(asked.end, "end") if asked.end else now
+    """The scope asked for: `start`/`end` (UTC unless they say otherwise; `end` defaults to now,
+    a date-only end includes that day), else the last `days` days (DEFAULT_DAYS)."""
+    end = _instant(asked.end, "end", day_end=True) if asked.end else now
     if asked.start:
         if asked.days is not None:
             raise BadScope("give either start (and end) or days, not both")
@@ -130,9 +139,10 @@ def _banner(results: list[PanelData]) -> str:
 
 
 def render_page(results: list[PanelData], scope: Scope, generated_at: datetime, *, with_form: bool) -> str:
-    """The whole document; `with_form` for the live page (the report is not interactive)."""
-    shown = replace(scope, readable_dags=None)
-    described = ", ".join(f"{FILTER_LABELS[n]} {v}" for n, v in shown.filters().items()) or "every DAG you may read"
+    """The whole document; `with_form` for the live page (the report is not interactive). The
+    DAGs a reader may read keep the searches in bounds; the page never lists them."""
+    everything = "every DAG" if scope.readable_dags is None else "every DAG you may read"
+    described = ", ".join(f"{FILTER_LABELS[n]} {v}" for n, v in scope.filters().items()) or everything
     sections = []
     for board, title in DASHBOARD_TITLES.items():
         panels = "".join(panel_html(r) for r in results if r.panel.dashboard == board)
@@ -145,5 +155,5 @@ def render_page(results: list[PanelData], scope: Scope, generated_at: datetime, 
         f'<p class="scope" data-start="{scope.start.isoformat()}" data-end="{scope.end.isoformat()}">'
         f"{scope.start.astimezone(UTC):%Y-%m-%d %H:%M} to {scope.end.astimezone(UTC):%Y-%m-%d %H:%M} UTC · "
         f"{escape(described)} · generated {generated_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC</p>"
-        f"{_form(shown) if with_form else ''}{_banner(results)}{''.join(sections)}</body></html>"
+        f"{_form(scope) if with_form else ''}{_banner(results)}{''.join(sections)}</body></html>"
     )

@@ -19,12 +19,15 @@ all come from one DAG's runs, shows them only to a reader of that DAG (state `fo
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from include.anomaly.index import WRITER_DAG_ID
+from include.delivery.shipper import describe
 from include.kibana.dashboards import ANOMALIES_VIEW, TASK_HEALTH_VIEW, saved_objects
 from include.kibana.queries import (
     auto_date_interval,
@@ -39,6 +42,8 @@ from include.kibana.queries import (
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+log = logging.getLogger(__name__)
+
 SEARCH_TIMEOUT_S = 5.0  # per panel: the page must be usable within seconds, whatever the cluster does
 # The Airflow filters each data view can apply, as its document fields. The anomalies index only
 # knows the run, so a task filter leaves it unfiltered, and the panel says so; its DAG is known
@@ -52,6 +57,8 @@ FILTER_FIELDS: dict[str, dict[str, str]] = {
     },
     ANOMALIES_VIEW: {"run_id": "run_id"},
 }
+PARALLEL_SEARCHES = 8
+UNREACHABLE = "Elasticsearch is not reachable: no data for this panel."
 WRITER_DAGS: dict[str, str] = {ANOMALIES_VIEW: WRITER_DAG_ID}  # data views without a DAG field
 DAG_FIELD = "dag_id"
 State = Literal["ok", "empty", "unavailable", "forbidden"]
@@ -187,22 +194,32 @@ def may_read(panel: Panel, scope: Scope) -> bool:
     return scope.readable_dags is None or panel.writer_dag is None or panel.writer_dag in scope.readable_dags
 
 
-def panel_data(es: Elasticsearch, panel: Panel, scope: Scope, timeout_s: float = SEARCH_TIMEOUT_S) -> PanelData:
-    """The panel's rows over `scope`; never raises for the cluster's sake (state `unavailable`).
-    Each of its (at most two) searches is bounded by `timeout_s`."""
+def panel_data(
+    es: Elasticsearch,
+    panel: Panel,
+    scope: Scope,
+    timeout_s: float = SEARCH_TIMEOUT_S,
+    down: threading.Event | None = None,
+) -> PanelData:
+    """The panel's rows over `scope`; never raises (state `unavailable`, with a sentence). Each of
+    its (at most two) searches is bounded by `timeout_s`; a search the cluster did not finish in
+    time, or on every shard, shows nothing rather than partial figures. `down`, shared by the
+    panels of one page, is set by the first that finds the cluster unreachable: the others then
+    answer at once instead of each waiting for its own timeout."""
     from elasticsearch import ApiError, TransportError
 
     labels = columns(panel)
     if not may_read(panel, scope):
-        return PanelData(
-            panel, labels, [], "forbidden", f"You may not read the DAG {panel.writer_dag}, whose runs write these rows."
-        )
+        return PanelData(panel, labels, [], "forbidden", "You may not read the DAG whose runs write these rows.")
     filters = _query_filters(panel, scope)
     if filters is None:
-        return PanelData(panel, labels, [], "empty", f"Only the DAG {panel.writer_dag} writes these rows.")
+        return PanelData(panel, labels, [], "empty", "These rows come from another DAG's runs.")
     terms, unfiltered = filters
-    # The range's own format: the anomalies' time field is a `strict_date`, which would refuse a time of day.
-    bounds = {"gte": scope.start.isoformat(), "lte": scope.end.isoformat(), "format": "strict_date_optional_time"}
+    if down is not None and down.is_set():
+        return PanelData(panel, labels, [], "unavailable", UNREACHABLE, unfiltered)
+    # The range's own format: the anomalies' time field is a `strict_date`, which would refuse a time
+    # of day. The end is excluded: a date-only end (`page.scope_of`) is the next day's midnight.
+    bounds = {"gte": scope.start.isoformat(), "lt": scope.end.isoformat(), "format": "strict_date_optional_time"}
     time_range = {panel.time_field: bounds}
     bounded = es.options(request_timeout=timeout_s)
     limits: dict[str, Any] = {
@@ -217,32 +234,61 @@ def panel_data(es: Elasticsearch, panel: Panel, scope: Scope, timeout_s: float =
         if (field_name := histogram_field(panel.attributes)) is not None:
             stats_aggs = {"range": {"stats": {"field": field_name}}}
             found = bounded.search(index=panel.index, size=0, query=query, aggs=stats_aggs, **limits).body
+            _complete(found)
             stats = found.get("aggregations", {"range": {}})["range"]  # no index yet: no aggregations
             interval = auto_interval(stats.get("min"), stats.get("max"))
         auto_date = auto_date_interval(scope.end - scope.start)
         body = {**panel_search(panel.attributes, interval, time_range, auto_date), "query": query}
-        response = bounded.search(index=panel.index, **body, **limits).body
+        response = _complete(bounded.search(index=panel.index, **body, **limits).body)
+        rows = _rows(panel, response)
     except (ApiError, TransportError) as err:
+        if not isinstance(err, ApiError) and down is not None:
+            down.set()
         return PanelData(panel, labels, [], "unavailable", _unavailable(panel, err), unfiltered)
-    rows = _rows(panel, response)
+    except Incomplete as err:
+        return PanelData(panel, labels, [], "unavailable", str(err), unfiltered)
+    except Exception as err:  # a response this module cannot read: a sentence, the detail in the log
+        log.warning("task-health panel %s: %s", panel.key, describe(err))
+        return PanelData(panel, labels, [], "unavailable", f"This panel could not be drawn ({type(err).__name__}).")
     if not rows:
         return PanelData(panel, labels, [], "empty", "No documents in this time range and filter.", unfiltered)
     return PanelData(panel, labels, rows, "ok", None, unfiltered)
 
 
+class Incomplete(Exception):
+    """The cluster answered with part of the figures (a timeout, failed shards)."""
+
+
+def _complete(response: dict[str, Any]) -> dict[str, Any]:
+    shards = response.get("_shards", {})
+    if response.get("timed_out"):
+        raise Incomplete("Elasticsearch did not finish this search in time: no partial figures are shown.")
+    if shards.get("failed"):
+        raise Incomplete(f"Elasticsearch searched {shards.get('successful', 0)} of {shards.get('total', 0)} shards: "
+                         "no partial figures are shown.")  # fmt: skip
+    return response
+
+
 def all_panel_data(
     es: Elasticsearch, panels_: list[Panel], scope: Scope, timeout_s: float = SEARCH_TIMEOUT_S
 ) -> list[PanelData]:
-    """Every panel's rows, searched at once (a page waits for its slowest panel, not their sum:
-    at most two searches of `timeout_s` each), in the panels' order."""
-    with ThreadPoolExecutor(max_workers=max(len(panels_), 1), thread_name_prefix="panel") as pool:
-        return list(pool.map(lambda panel: panel_data(es, panel, scope, timeout_s), panels_))
+    """Every panel's rows, in the panels' order, PARALLEL_SEARCHES at a time (below the client's
+    10 connections per node, so no search waits for a connection before its own bound starts). A
+    page thus waits about two searches' bound when the cluster hangs (the first panel to time out
+    stops the others: `down`), and its slowest panel when it answers."""
+    down = threading.Event()
+    with ThreadPoolExecutor(max_workers=PARALLEL_SEARCHES, thread_name_prefix="panel") as pool:
+        return list(pool.map(lambda panel: panel_data(es, panel, scope, timeout_s, down), panels_))
 
 
 def _unavailable(panel: Panel, err: Exception) -> str:
-    """One sentence for a user: what failed, never a stack trace or a credential."""
+    """One sentence for a reader: the status and the kind of error, never the cluster's own text
+    (a proxy's error page may name hosts); the detail goes to the server's log, masked."""
     from elasticsearch import ApiError
 
+    log.warning("task-health panel %s: %s", panel.key, describe(err))
     if isinstance(err, ApiError):
-        return f"Elasticsearch refused the search of {panel.index} ({err.meta.status}: {err.message})."
-    return f"Elasticsearch is not reachable ({type(err).__name__}): no data for this panel."
+        kind = err.body.get("error", {}).get("type") if isinstance(err.body, dict) else None
+        kind = kind if isinstance(kind, str) else type(err).__name__
+        return f"Elasticsearch refused the search of {panel.index} ({err.meta.status}, {kind})."
+    return UNREACHABLE

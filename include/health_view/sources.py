@@ -21,6 +21,8 @@ from include.task_health.settings import TaskHealthSettings
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+log = logging.getLogger(__name__)
+
 
 def project_panels() -> list[Panel]:
     """Every panel, over the indices this deployment writes (TASK_HEALTH_INDEX_PREFIX, ANOMALIES_INDEX)."""
@@ -34,8 +36,9 @@ def results(scope: Scope, timeout_s: float = SEARCH_TIMEOUT_S) -> list[PanelData
     settings = view_settings()
     try:
         es = _client(settings)
-    except Exception as err:
-        message = f"No Elasticsearch client from the connection {settings.conn_id} ({describe(err)})."
+    except Exception as err:  # the reader gets the kind of error; the detail (masked) goes to the log
+        log.warning("task-health view: no client from the connection %s: %s", settings.conn_id, describe(err))
+        message = f"No Elasticsearch client from the connection {settings.conn_id} ({type(err).__name__})."
         return [PanelData(p, columns(p), [], "unavailable", message) for p in found]
     return all_panel_data(es, found, scope, timeout_s)
 

@@ -96,7 +96,8 @@ def _metric_agg(column: dict[str, Any]) -> dict[str, Any] | None:
 
 def auto_date_interval(span: timedelta) -> dict[str, str]:
     """The date histogram interval of an "auto" column over a time range of `span`: the
-    shortest round interval that keeps it to DATE_BARS bars, as Kibana picks one."""
+    shortest round interval that keeps it to DATE_BARS bars (Kibana aims at about 50 bars and
+    takes the nearest round interval: close to this, not the same)."""
     for interval, calendar, length in ROUND_INTERVALS:
         if span / length <= DATE_BARS:
             return {"calendar_interval" if calendar else "fixed_interval": interval}

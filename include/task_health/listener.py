@@ -148,10 +148,11 @@ def _dag_run_finished(dag_run: Any, msg: str, *, failed: bool) -> None:
         in_background(lambda: reconcile_run(run.dag_id, run.run_id))
 
 
-def _import_for_task_processes() -> None:
+def _import_for_task_processes(component: object) -> None:
     """What the first `started` of a task process imports, imported here once (bench_fork: a
-    forked task process's first document then costs a fraction of a cold one)."""
-    if not TaskHealthSettings.from_env().enabled:
+    forked task process's first document then costs a fraction of a cold one). Only in a `Job`:
+    `on_starting` also runs in each task process, whose DAG task health may not even cover."""
+    if not hasattr(component, "job_type") or not TaskHealthSettings.from_env().enabled:
         return
     import include.redaction  # noqa: F401
     import include.task_health.resources  # noqa: F401
@@ -226,8 +227,9 @@ class TaskHealthListener:
 
     @hookimpl
     def on_starting(self, component: object) -> None:
+        with never_raise("listener on_starting: pre-fork import"):
+            _import_for_task_processes(component)
         with never_raise("listener on_starting"):
-            _import_for_task_processes()
             _start_sweep(component)
 
     @hookimpl

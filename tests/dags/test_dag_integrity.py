@@ -52,6 +52,17 @@ def test_every_dag_has_tags_owner_and_docs(dag_bag) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_the_anomalies_index_has_the_one_writer_dag_the_page_checks_access_to(dag_bag) -> None:
+    """The anomalies rows carry no DAG id: the task-health page lets a user see them only with
+    read access to `WRITER_DAG_ID`, so that must be the DAG whose `persist` writes them, and the
+    only DAG file that calls the pipeline's `persist`."""
+    from include.anomaly.index import WRITER_DAG_ID
+
+    assert "persist" in dag_bag.dags[WRITER_DAG_ID].task_ids
+    writers = [f.name for f in DAG_FILES if "pipeline.persist(" in f.read_text()]
+    assert writers == [f"{WRITER_DAG_ID}.py"], writers
+
+
 def test_every_task_retries(dag_bag) -> None:
     no_retry = [
         f"{d.dag_id}.{t.task_id} (retries={t.retries})" for d in _dags(dag_bag) for t in d.tasks if t.retries < 1

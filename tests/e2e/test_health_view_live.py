@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Browser, FrameLocator, Page, sync_playwright
 
 from include.anomaly.demo_data import DemoConfig, write_days
 from include.health_view.charts import label
@@ -34,9 +35,6 @@ from tests.e2e.live import LiveAirflow, components, install_templates, postgres
 from tests.health_view import expected_values
 from tests.integration.pipeline.scenario import DAY, REGIONS  # a demo day with a labelled anomaly
 from tests.session import ARTIFACTS_DIR, SESSION_DIR
-
-pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
-from playwright.sync_api import Browser, FrameLocator, Page, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PORT = int(os.environ.get("AIRFLOW_VIEW_PORT", "8821"))
@@ -47,8 +45,6 @@ DAG_ID = "hourly_anomaly_detection"
 ROLES = {"admin": "admin", "reader": "viewer", "stranger": "viewer"}
 ACCESS = {"reader": [DAG_ID], "stranger": []}
 SCREENSHOTS = ARTIFACTS_DIR / "screenshots"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +126,8 @@ def panels_json(user_token: str, **params: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Never skipped: `make test` installs Debian's Chromium (scripts/chromium.sh)."""
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: run scripts/chromium.sh install, or set CHROMIUM"
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         yield launched

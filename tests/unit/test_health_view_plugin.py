@@ -25,7 +25,7 @@ def test_every_place_of_the_ui_opens_the_page_filtered_to_what_it_shows() -> Non
     assert all(urlsplit(v["href"]).path == f"{PREFIX}/" for v in views.values())
 
 
-def test_the_app_is_built_once_on_its_first_request_and_answers_it() -> None:
+def test_the_app_is_built_once_on_its_first_request_and_answers_it(monkeypatch) -> None:
     built: list[int] = []
     sent: list[dict[str, Any]] = []
 
@@ -38,7 +38,7 @@ def test_the_app_is_built_once_on_its_first_request_and_answers_it() -> None:
 
     module = type(sys)("lazy_app_factory_for_test")
     module.factory = factory  # type: ignore[attr-defined]
-    sys.modules[module.__name__] = module
+    monkeypatch.setitem(sys.modules, module.__name__, module)
     lazy = LazyAsgiApp(f"{module.__name__}:factory")
     assert built == [], "nothing is built at registration"
 

@@ -113,22 +113,29 @@ def test_no_sweep_when_it_or_the_plugin_is_off(monkeypatch, env) -> None:
 
 PRE_FORK_PROBE = """
 import sys
+from types import SimpleNamespace
 from include.task_health.listener import TaskHealthListener
 before = "elasticsearch" in sys.modules
-TaskHealthListener().on_starting(object())
+component = SimpleNamespace(job_type=None) if sys.argv[1] == "job" else object()
+TaskHealthListener().on_starting(component)
 print(before, "elasticsearch" in sys.modules, "include.delivery.spool" in sys.modules)
 """
 
 
-@pytest.mark.parametrize(("enabled", "imported"), [("true", "True True"), ("false", "False False")])
-def test_a_job_start_imports_the_shipping_path_for_the_processes_it_forks(enabled, imported) -> None:
+@pytest.mark.parametrize(
+    ("component", "enabled", "imported"),
+    [("job", "true", "True True"), ("job", "false", "False False"), ("task runner", "true", "False False")],
+)
+def test_a_job_start_imports_the_shipping_path_for_the_processes_it_forks(component, enabled, imported) -> None:
     """A LocalExecutor's workers and task processes fork from the scheduler: what its Job's
-    `on_starting` imported, they inherit (benchmarks/bench_fork.py); with task health off, nothing."""
+    `on_starting` imported, they inherit (benchmarks/bench_fork.py). With task health off, or
+    where the component is not a Job (`on_starting` also runs in each task process), nothing."""
     import os
     import subprocess
     import sys
 
     env = {**os.environ, "TASK_HEALTH_ENABLED": enabled, "TASK_HEALTH_SWEEP_INTERVAL_S": "0"}
-    done = subprocess.run([sys.executable, "-c", PRE_FORK_PROBE], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", PRE_FORK_PROBE, component], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-3:] == ["False", *imported.split()]
