@@ -61,6 +61,13 @@ def point_task_health_at(port: int, name: str) -> str:
     return prefix
 
 
+def drop_task_health(es, prefix: str) -> None:
+    """Delete what `point_task_health_at`'s prefix left on the node: its indices and template."""
+    for index in es.indices.get(index=f"{prefix}-*", allow_no_indices=True):
+        es.indices.delete(index=index)
+    es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+
+
 def load_dag(dag_id: str, folder: Path = BENCH_DAGS):
     from airflow.dag_processing.dagbag import DagBag
 

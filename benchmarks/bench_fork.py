@@ -30,8 +30,9 @@ import airflow.sdk  # a worker has the SDK and the task supervisor loaded, and i
 import airflow.sdk.execution_time.supervisor, airflow.sdk.execution_time.task_runner
 from airflow.sdk._shared.logging import structlog as _
 import include.task_health.listener as listener  # and the plugin's listener
-if sys.argv[1] == "warm":
-    listener._import_for_task_processes()
+if sys.argv[1] == "warm":  # what the plugin's `on_starting` does in the scheduler's Job
+    from types import SimpleNamespace
+    listener._import_for_task_processes(SimpleNamespace(job_type="SchedulerJob"))
 from datetime import UTC, datetime
 from include.task_health.document import AirflowRef, HealthEvent
 from include.task_health.emitter import emit
@@ -57,10 +58,8 @@ for child in range(int(sys.argv[2])):
 """
 
 
-def children(mode: str, count: int, env: dict[str, str]) -> list[dict[str, float]]:
-    done = subprocess.run(
-        [sys.executable, "-c", PARENT, mode, str(count)], env=env, capture_output=True, text=True, timeout=600
-    )
+def children(mode: str, count: int) -> list[dict[str, float]]:
+    done = subprocess.run([sys.executable, "-c", PARENT, mode, str(count)], capture_output=True, text=True, timeout=600)
     if done.returncode:
         raise SystemExit(f"{mode} parent failed: {done.stderr[-3000:]}")
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -75,19 +74,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("ES_PORT", "9200")))
     args = parser.parse_args()
     prefix = airflow_sandbox.point_task_health_at(args.port, "fork")
-    env = dict(os.environ)
     results = {}
-    for mode in ("cold", "warm"):
-        rows = children(mode, args.children, env)[1:]  # the first child also warms the node's caches
-        results[mode] = {k: statistics.median(r[k] for r in rows) for k in ("cpu_ms", "wall_ms")}
-        print(f"{mode}: first two documents of a forked task process: {results[mode]['cpu_ms']:.1f} ms CPU, "
-              f"{results[mode]['wall_ms']:.1f} ms wall (median of {len(rows)})")  # fmt: skip
     from elasticsearch import Elasticsearch
 
-    es = Elasticsearch(f"http://127.0.0.1:{args.port}", request_timeout=30)
-    for index in es.indices.get(index=f"{prefix}-*"):
-        es.indices.delete(index=index)
-    es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+    try:
+        for mode in ("cold", "warm"):
+            rows = children(mode, args.children)[1:]  # the first child also warms the node's caches
+            results[mode] = {k: statistics.median(r[k] for r in rows) for k in ("cpu_ms", "wall_ms")}
+            print(f"{mode}: first two documents of a forked task process: {results[mode]['cpu_ms']:.1f} ms CPU, "
+                  f"{results[mode]['wall_ms']:.1f} ms wall (median of {len(rows)})")  # fmt: skip
+    finally:  # a failed mode leaves nothing behind either
+        airflow_sandbox.drop_task_health(Elasticsearch(f"http://127.0.0.1:{args.port}", request_timeout=30), prefix)
     print(
         json.dumps(
             {

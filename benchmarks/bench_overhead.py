@@ -149,9 +149,7 @@ def main() -> None:
     print(f"   A/B plugin: {statistics.median(plugin_pair_ms):7.1f} ms per task instance")
     print(f"   documents: {written} written, {expected} expected")
     print(f"  cold costs: {cold}")
-    for index in es.indices.get(index=f"{prefix}-*"):
-        es.indices.delete(index=index)
-    es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+    airflow_sandbox.drop_task_health(es, prefix)
     print(
         json.dumps(
             {

@@ -238,9 +238,7 @@ def main() -> None:
         arm: es.count(index=f"{prefix}-*", query={"terms": {"airflow.run_id": run_ids}}, allow_no_indices=True)["count"]
         for arm, run_ids in runs.items()
     }
-    for index in es.indices.get(index=f"{prefix}-*", allow_no_indices=True):
-        es.indices.delete(index=index)
-    es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+    airflow_sandbox.drop_task_health(es, prefix)
     # Each instrumented run: `started` + terminal per task instance, and the run's summary.
     expected = {arm: 0 if settings.get("TASK_HEALTH_PLUGIN") == "false" else args.rounds * (2 * TASKS + 1)
                 for arm, settings in ARMS.items()}  # fmt: skip

@@ -7,14 +7,12 @@ set -euo pipefail
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 log() { printf '[chromium] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=lib/debian_package.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian_package.sh"
 
 install() {
   "$CHROMIUM" --version >/dev/null 2>&1 && return
-  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "no Chromium at $CHROMIUM: apt-get install chromium, or set CHROMIUM"
-  log "installing Debian's chromium package"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
-    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-    || die "apt-get could not install chromium"
+  install_debian_package chromium "set CHROMIUM to a Chromium binary"
   "$CHROMIUM" --version >&2
 }
 

@@ -29,6 +29,8 @@ log() { printf '[postgres:%s] %s\n' "$PG_PORT" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 # shellcheck source=lib/system_user.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/system_user.sh"
+# shellcheck source=lib/debian_package.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian_package.sh"
 
 pg_bin() {
   # The newest server installed by Debian's packages (postgresql-15 here), or PG_BIN.
@@ -42,11 +44,7 @@ pg_bin() {
 ensure_installed() {
   [ -n "${PG_BIN:-}" ] && return
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && return
-  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "no PostgreSQL server found: apt-get install postgresql, or set PG_BIN"
-  log "installing Debian's postgresql package"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 \
-    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
-    || die "apt-get could not install postgresql"
+  install_debian_package postgresql "set PG_BIN to a PostgreSQL server's bin directory"
 }
 
 psql_tcp() {

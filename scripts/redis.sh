@@ -28,14 +28,12 @@ log() { printf '[redis:%s] %s\n' "$REDIS_PORT" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 # shellcheck source=lib/system_user.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/system_user.sh"
+# shellcheck source=lib/debian_package.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian_package.sh"
 
 ensure_installed() {
   command -v redis-server >/dev/null && command -v redis-cli >/dev/null && return
-  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "redis-server not found: apt-get install redis-server"
-  log "installing Debian's redis-server package"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 \
-    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } \
-    || die "apt-get could not install redis-server"
+  install_debian_package redis-server "put redis-server and redis-cli on PATH"
 }
 
 cli() {

@@ -17,7 +17,7 @@ Routes: `GET /` (the page), `GET /api/panels` (the same panels as JSON). Both ta
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -30,7 +30,7 @@ from include.health_view.page import BadScope, ScopeRequest, render_page, scope_
 from include.health_view.panels import Panel, PanelData, Scope
 from include.health_view.sources import results
 
-PAGE_TIMEOUT_S = 1.5  # per search; the panels search at once, so the page answers within ~2 searches
+PAGE_TIMEOUT_S = 1.5  # per search (`panels.all_panel_data`: the page answers within about two of them)
 
 
 UNFILLED_MAP_INDEX = "{MAP_INDEX}"  # what the UI leaves in an unmapped task instance's link
@@ -90,7 +90,7 @@ def readable_scope(request: ScopeRequest, user: Any, auth_manager: Any) -> Scope
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not read the DAG {scope.dag_id}")
     if not readable:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "you may not read any DAG")
-    return Scope(**{**asdict(scope), "readable_dags": readable})
+    return replace(scope, readable_dags=readable)
 
 
 AskedDep = Annotated[tuple[ScopeRequest, Any], Depends(asked)]

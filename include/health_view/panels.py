@@ -71,12 +71,11 @@ class Panel:
     dashboard: str
     key: str
     title: str
-    visualization: str
+    chart: str  # what Lens draws: bar_stacked, line, heatmap or table (`chart_of`)
     index: str
     time_field: str
     filter_fields: dict[str, str]
     attributes: dict[str, Any]
-    chart: str = "table"  # the Lens drawing: bar_stacked, line, heatmap or table (`chart_of`)
     writer_dag: str | None = None  # the one DAG whose runs write the index, when it has no DAG field
 
 
@@ -123,12 +122,11 @@ def panels(index_prefix: str, anomalies_index: str) -> list[Panel]:
                     dashboard=dashboard,
                     key=entry["panelIndex"].removeprefix(f"{dashboard}-").split("-", 1)[1],
                     title=attributes["title"],
-                    visualization=attributes["visualizationType"],
+                    chart=chart_of(attributes),
                     index=view["title"],
                     time_field=view["timeFieldName"],
                     filter_fields=FILTER_FIELDS[view_id],
                     attributes=attributes,
-                    chart=chart_of(attributes),
                     writer_dag=WRITER_DAGS.get(view_id),
                 )
             )

@@ -4,8 +4,8 @@ column order), its metrics inside the innermost bucket.
 
 The dashboard's time range applies to the data view's time field only (day histograms over
 another date field set `ignoreTimeRange`, so nothing filters them). Approximations, stated: an
-"auto" date interval becomes one day (or, given the time range's span, the first of Kibana's
-round intervals that keeps it to DATE_BARS bars) and an automatic numeric histogram 20 bars.
+"auto" date interval becomes one day (or, given the time range's span, the shortest round
+interval that keeps it to DATE_BARS bars) and an automatic numeric histogram 20 bars.
 
 Panels use a small KQL subset — `field: value`, `field: (a or b)`, `not …`, joined by `and` —
 which `kql_to_query` translates exactly and refuses otherwise (the validator runs it on every
@@ -27,12 +27,13 @@ GROUP = re.compile(rf"^\(\s*(?P<values>(?:{VALUE})(?:\s+or\s+(?:{VALUE}))*)\s*\)
 METRIC_AGGS = {"average": "avg", "sum": "sum", "min": "min", "max": "max", "unique_count": "cardinality"}
 AUTO_DATE_INTERVAL = "1d"
 DATE_BARS = 60
-# Round intervals, shortest first: (ES interval, whether it is a calendar one, its length).
+# Round intervals, shortest first: (ES interval, its length). From a week on they are calendar
+# intervals (weeks, months, years vary); below, fixed ones.
 ROUND_INTERVALS = [
-    ("1m", True, timedelta(minutes=1)), ("5m", False, timedelta(minutes=5)), ("10m", False, timedelta(minutes=10)),
-    ("30m", False, timedelta(minutes=30)), ("1h", True, timedelta(hours=1)), ("3h", False, timedelta(hours=3)),
-    ("12h", False, timedelta(hours=12)), ("1d", True, timedelta(days=1)), ("1w", True, timedelta(weeks=1)),
-    ("1M", True, timedelta(days=30)), ("1y", True, timedelta(days=365)),
+    ("1m", timedelta(minutes=1)), ("5m", timedelta(minutes=5)), ("10m", timedelta(minutes=10)),
+    ("30m", timedelta(minutes=30)), ("1h", timedelta(hours=1)), ("3h", timedelta(hours=3)),
+    ("12h", timedelta(hours=12)), ("1d", timedelta(days=1)), ("1w", timedelta(weeks=1)),
+    ("1M", timedelta(days=30)), ("1y", timedelta(days=365)),
 ]  # fmt: skip
 HISTOGRAM_BARS = 20
 Value: TypeAlias = str | bool | int | float  # a KQL value in the subset (VALUE)
@@ -98,10 +99,8 @@ def auto_date_interval(span: timedelta) -> dict[str, str]:
     """The date histogram interval of an "auto" column over a time range of `span`: the
     shortest round interval that keeps it to DATE_BARS bars (Kibana aims at about 50 bars and
     takes the nearest round interval: close to this, not the same)."""
-    for interval, calendar, length in ROUND_INTERVALS:
-        if span / length <= DATE_BARS:
-            return {"calendar_interval" if calendar else "fixed_interval": interval}
-    return {"calendar_interval": ROUND_INTERVALS[-1][0]}
+    interval, length = next(((i, n) for i, n in ROUND_INTERVALS if span / n <= DATE_BARS), ROUND_INTERVALS[-1])
+    return {"calendar_interval" if length >= timedelta(weeks=1) else "fixed_interval": interval}
 
 
 def _bucket_agg(

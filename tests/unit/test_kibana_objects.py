@@ -278,7 +278,7 @@ def test_day_panels_are_not_cut_by_the_dashboard_time_range() -> None:
 @pytest.mark.parametrize(
     ("span", "interval"),
     [
-        (timedelta(hours=1), {"calendar_interval": "1m"}),
+        (timedelta(hours=1), {"fixed_interval": "1m"}),
         (timedelta(days=1), {"fixed_interval": "30m"}),
         (timedelta(days=7), {"fixed_interval": "3h"}),
         (timedelta(days=90), {"calendar_interval": "1w"}),
@@ -288,7 +288,7 @@ def test_an_auto_date_interval_keeps_the_range_to_the_bar_target(span, interval)
     from include.kibana.queries import DATE_BARS, ROUND_INTERVALS, auto_date_interval
 
     assert auto_date_interval(span) == interval
-    lengths = {name: length for name, _, length in ROUND_INTERVALS}
+    lengths = dict(ROUND_INTERVALS)
     chosen = lengths[next(iter(interval.values()))]
     assert span / chosen <= DATE_BARS
     shorter = [length for length in lengths.values() if length < chosen]
